@@ -1,0 +1,179 @@
+"""The analysis cache: the only module that speaks SQL.
+
+One SQLite file (WAL mode) maps a file's path, size and mtime_ns to its `Analysis`. A hit costs no
+decode; a changed size or mtime is a miss. Files that turned out not to be images are remembered too,
+so a rescan does not sniff them again; files that failed to decode are never stored, so they are
+retried. The schema carries a version and migrates forward step by step. The cache is only a cache:
+deleting it loses nothing but time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import sqlite_utils
+
+from burstd.errors import CacheError
+from burstd.models import Analysis, TimeSource
+
+# Bump when the analysis itself changes (decode scale, focus measure, hashes): old rows become misses.
+ANALYSIS_VERSION = 1
+NOT_AN_IMAGE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class CacheEntry:
+    kind: str  # "jpeg", "raw", ... or NOT_AN_IMAGE
+    analysis: Analysis | None
+    orb: bytes | None = None
+
+
+def default_cache_path() -> Path:
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "burstd" / "cache.sqlite3"
+
+
+def path_key(path: Path) -> str:
+    """A text key for any path, also one whose name is not valid UTF-8."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _create_files(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """CREATE TABLE files (
+            path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+            kind TEXT NOT NULL, version INTEGER NOT NULL, analysis TEXT, tiles BLOB,
+            orb BLOB, analysed_at REAL NOT NULL)"""
+    )
+
+
+# Each migration takes the schema from version i to i + 1.
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_files]
+
+
+class Cache:
+    """Open with `Cache.open(path)`; use as a context manager or call `close()`."""
+
+    def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
+        self.db = db
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path | None = None) -> Cache:
+        path = path or default_cache_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not path.exists():
+                # Created private: the cache names every photo on the disk.
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
+            db = sqlite_utils.Database(conn)
+            db.enable_wal()
+            cache = cls(db, path)
+            cache._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise CacheError(f"cannot use the cache {path}: {exc} (delete it to start afresh)") from exc
+        except OSError as exc:
+            raise CacheError(f"cannot open the cache {path}: {exc.strerror or exc}") from exc
+        return cache
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def __enter__(self) -> Cache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > len(MIGRATIONS):
+            raise CacheError(f"the cache {self.path} was written by a newer burstd (schema {version})")
+        for step in range(version, len(MIGRATIONS)):
+            with self.db.conn:
+                MIGRATIONS[step](self.db)
+                self.db.execute(f"PRAGMA user_version = {step + 1}")
+
+    def lookup(self, paths: Iterable[tuple[Path, int, int]]) -> dict[Path, CacheEntry]:
+        """Entries still valid for these (path, size, mtime_ns) triples."""
+        wanted = {path_key(p): (p, size, mtime) for p, size, mtime in paths}
+        found: dict[Path, CacheEntry] = {}
+        keys = list(wanted)
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            rows = self.db.execute(
+                f"SELECT path, size, mtime_ns, kind, version, analysis, tiles, orb FROM files "
+                f"WHERE path IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
+            for key, size, mtime, kind, version, analysis, tiles, orb in rows:
+                path, want_size, want_mtime = wanted[key]
+                if size != want_size or mtime != want_mtime:
+                    continue
+                if kind == NOT_AN_IMAGE:
+                    found[path] = CacheEntry(kind, None)
+                elif version == ANALYSIS_VERSION:
+                    found[path] = CacheEntry(kind, _load_analysis(analysis, tiles), orb)
+        return found
+
+    def store(self, entries: Iterable[tuple[Path, int, int, CacheEntry]]) -> None:
+        rows = []
+        now = time.time()
+        for path, size, mtime, entry in entries:
+            analysis = entry.analysis
+            rows.append(
+                {
+                    "path": path_key(path), "size": size, "mtime_ns": mtime, "kind": entry.kind,
+                    "version": ANALYSIS_VERSION,
+                    "analysis": None if analysis is None else _dump_analysis(analysis),
+                    "tiles": None if analysis is None else np.asarray(analysis.tiles, dtype=np.float32).tobytes(),
+                    "orb": entry.orb, "analysed_at": now,
+                }
+            )
+        if rows:
+            with self.db.conn:
+                self.db["files"].upsert_all(rows, pk="path")
+
+    def store_orb(self, path: Path, orb: bytes) -> None:
+        with self.db.conn:
+            self.db.execute("UPDATE files SET orb = ? WHERE path = ?", [orb, path_key(path)])
+
+    def count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM files").fetchone()[0])
+
+
+_SCALARS = (
+    "width", "height", "capture_time", "make", "model", "serial", "lens", "exposure_time",
+    "aperture", "iso", "exposure_bias", "orientation", "source",
+)
+
+
+def _dump_analysis(a: Analysis) -> str:
+    data = {name: getattr(a, name) for name in _SCALARS}
+    # JSON cannot hold 64-bit unsigned ints reliably everywhere: keep hashes as hex text.
+    data.update(time_source=a.time_source.value, phash=f"{a.phash:016x}", dhash=f"{a.dhash:016x}", grid=list(a.grid))
+    return json.dumps(data, separators=(",", ":"))
+
+
+def _load_analysis(text: str, tiles: bytes | None) -> Analysis:
+    data = json.loads(text)
+    return Analysis(
+        **{name: data[name] for name in _SCALARS},
+        time_source=TimeSource(data["time_source"]),
+        phash=int(data["phash"], 16),
+        dhash=int(data["dhash"], 16),
+        grid=tuple(data["grid"]),
+        tiles=tuple(float(v) for v in np.frombuffer(tiles or b"", dtype=np.float32)),
+    )

@@ -1,0 +1,229 @@
+"""The command line: parse, call the pipeline, turn results and errors into output and exit codes.
+
+Exit codes: 0 all good, 1 some files failed (each one listed), 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TextIO
+
+from burstd import __version__
+from burstd.cache import Cache
+from burstd.errors import BurstdError
+from burstd.models import ScanSettings, SidecarAction
+from burstd.pipeline import ScanReport, scan_folder
+
+EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="burstd", description="Group photo bursts, rank them by sharpness, pre-rate XMP sidecars.")
+    parser.add_argument("--version", action="version", version=f"burstd {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    scan = commands.add_parser(
+        "scan",
+        help="group, rank and rate the images of one folder",
+        description="Group the images of DIR into bursts, rank each burst by sharpness and write "
+        "darktable sidecars (IMG_0001.CR2.xmp) with the ratings. Example: burstd scan ~/Pictures/2026-11-24 -m 5",
+    )
+    scan.add_argument("directory", metavar="DIR", type=Path)
+    scan.add_argument("-f", "--feature_matching", "--feature-matching", dest="features", action="store_true",
+                      help="group by ORB feature matching instead of perceptual hashes")
+    scan.add_argument("-e", "--exclude", action="store_true", help="leave images that already have a sidecar alone")
+    scan.add_argument("-d", "--diff", type=float, metavar="FLOAT",
+                      help="minimum similarity (0-1) for a shot to join a burst; default: learnt from the folder")
+    scan.add_argument("-m", "--max_rank", "--max-rank", dest="max_rank", type=int, default=3, metavar="INT",
+                      help="stars for the sharpest frame of a burst, 1-5 (default 3)")
+    scan.add_argument("-v", "--verbose", action="store_true", help="list every burst and every sidecar decision")
+    scan.add_argument("-r", "--recursive", action="store_true", help="also scan sub-folders (each folder on its own)")
+    scan.add_argument("--dry-run", action="store_true", help="print bursts and planned ratings, write nothing")
+    scan.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    scan.add_argument("--force", action="store_true", help="also overwrite ratings set by hand")
+    scan.add_argument("--scheme", choices=("tiers", "linear"), default="tiers", help="how ranks become stars (default tiers)")
+    scan.add_argument("--max-gap", type=float, default=ScanSettings().max_gap, metavar="SECONDS",
+                      help=f"a pause longer than this always ends a burst (default {ScanSettings().max_gap:g})")
+    scan.add_argument("--singleton-rating", type=int, metavar="INT", help="stars for a shot that is not part of a burst (default: max rank)")
+    scan.add_argument("--reject-below", type=float, metavar="FRACTION",
+                      help="reject (rating -1) frames scoring below this fraction of their burst's best, e.g. 0.3")
+    scan.add_argument("--workers", type=int, default=0, metavar="N", help="decoding threads (default: one per core)")
+    scan.add_argument("--cache", type=Path, metavar="FILE", help="analysis cache (default $XDG_STATE_HOME/burstd/cache.sqlite3)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
+                        format="burstd: %(message)s")
+    if args.command == "scan":
+        return cmd_scan(args, parser)
+    parser.error(f"unknown command {args.command}")  # pragma: no cover - argparse catches it first
+    return EXIT_USAGE
+
+
+def settings_from_args(args: argparse.Namespace) -> tuple[ScanSettings, list[str]]:
+    """Settings from the command line, and every problem with them (not only the first)."""
+    problems = []
+    if not 1 <= args.max_rank <= 5:
+        problems.append(f"--max_rank must be 1 to 5, not {args.max_rank}")
+    if args.diff is not None and not 0.0 < args.diff <= 1.0:
+        problems.append(f"--diff must be a similarity above 0 and at most 1, not {args.diff}")
+    if args.singleton_rating is not None and not -1 <= args.singleton_rating <= 5:
+        problems.append(f"--singleton-rating must be -1 to 5, not {args.singleton_rating}")
+    if args.reject_below is not None and not 0.0 < args.reject_below < 1.0:
+        problems.append(f"--reject-below must be between 0 and 1, not {args.reject_below}")
+    if args.max_gap <= 0:
+        problems.append(f"--max-gap must be positive, not {args.max_gap}")
+    if args.workers < 0:
+        problems.append(f"--workers must be 0 (one per core) or more, not {args.workers}")
+    settings = ScanSettings(
+        method="features" if args.features else "hash",
+        threshold=args.diff,
+        max_gap=args.max_gap,
+        max_rank=args.max_rank,
+        scheme=args.scheme,
+        singleton_rating=args.singleton_rating,
+        reject_below=args.reject_below,
+        exclude=args.exclude,
+        force=args.force,
+        recursive=args.recursive,
+        dry_run=args.dry_run,
+        workers=args.workers,
+    )
+    return settings, problems
+
+
+def cmd_scan(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    settings, problems = settings_from_args(args)
+    if not args.directory.is_dir():
+        problems.append(f"{args.directory} is not a folder")
+    if problems:
+        print("burstd scan: " + "; ".join(problems), file=sys.stderr)
+        return EXIT_USAGE
+    progress = _terminal_progress if sys.stderr.isatty() else None
+    try:
+        with Cache.open(args.cache) as cache:
+            report = scan_folder(args.directory, settings, cache, progress)
+    except BurstdError as exc:
+        print(f"burstd: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        if progress:
+            sys.stderr.write("\r\x1b[K")
+    if args.json:
+        json.dump(report_json(report, settings), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print_report(report, settings, verbose=args.verbose or args.dry_run, out=sys.stdout)
+    for problem in report.problems:
+        print(f"burstd: {problem.path}: {problem.reason}", file=sys.stderr)
+    for image, outcomes in report.sidecars.items():
+        for o in outcomes:
+            if o.action == SidecarAction.FAILED:
+                print(f"burstd: {o.path}: {o.reason}", file=sys.stderr)
+    return EXIT_FAILURES if report.failed else EXIT_OK
+
+
+def report_json(report: ScanReport, settings: ScanSettings) -> dict:
+    bursts = []
+    for rated in report.bursts:
+        shots = rated.burst.shots
+        bursts.append(
+            {
+                "id": rated.burst.id,
+                "body": shots[0].analysis.body,
+                "size": len(shots),
+                "members": [
+                    {
+                        "path": str(m.shot.primary),
+                        "files": [str(f) for f in m.shot.files],
+                        "rank": m.rank,
+                        "rating": m.rating,
+                        "score": round(m.score, 4),
+                        "capture_time": _iso(m.shot.analysis.capture_time),
+                        "time_source": m.shot.analysis.time_source.value,
+                        "source": m.shot.analysis.source,
+                        "sidecars": [
+                            {"path": str(o.path), "action": o.action.value, "reason": o.reason}
+                            for f in m.shot.files
+                            for o in report.sidecars.get(f, [])
+                        ],
+                    }
+                    for m in rated.members
+                ],
+            }
+        )
+    return {
+        "directory": str(report.root),
+        "settings": {
+            "method": settings.method, "threshold": settings.threshold, "max_gap": settings.max_gap,
+            "max_rank": settings.max_rank, "scheme": settings.scheme, "exclude": settings.exclude,
+            "force": settings.force, "dry_run": settings.dry_run, "recursive": settings.recursive,
+        },
+        "bursts": bursts,
+        "errors": [{"path": str(p.path), "reason": p.reason} for p in report.problems]
+        + [
+            {"path": str(o.path), "reason": o.reason}
+            for outcomes in report.sidecars.values()
+            for o in outcomes
+            if o.action == SidecarAction.FAILED
+        ],
+        "summary": {
+            "files": report.files,
+            "shots": sum(len(b.members) for b in report.bursts),
+            "bursts": len(report.bursts),
+            "singletons": sum(1 for b in report.bursts if len(b.members) == 1),
+            "analysed": report.analysed,
+            "cached": report.cached,
+            "failed": len(report.problems),
+            "sidecars": dict(Counter(o.action.value for outs in report.sidecars.values() for o in outs)),
+            "seconds": round(report.seconds, 3),
+        },
+    }
+
+
+def print_report(report: ScanReport, settings: ScanSettings, *, verbose: bool, out: TextIO) -> None:
+    if verbose:
+        for rated in report.bursts:
+            size = len(rated.members)
+            title = "single shot" if size == 1 else f"burst of {size}"
+            print(f"{rated.burst.id}: {title}", file=out)
+            for m in rated.members:
+                stars = "rejected" if m.rating < 0 else ("*" * m.rating or "0 stars")
+                actions = ", ".join(
+                    f"{o.action.value}" + (f" ({o.reason})" if o.reason else "")
+                    for f in m.shot.files
+                    for o in report.sidecars.get(f, [])
+                )
+                names = " + ".join(f.name for f in m.shot.files)
+                print(f"  {m.rank:>3}. {stars:<8} {m.score:5.2f}  {names}  [{actions}]", file=out)
+    counts = Counter(o.action for outs in report.sidecars.values() for o in outs)
+    shots = sum(len(b.members) for b in report.bursts)
+    bursts = sum(1 for b in report.bursts if len(b.members) > 1)
+    singles = len(report.bursts) - bursts
+    written = ", ".join(f"{n} {action.value}" for action, n in sorted(counts.items())) or "none"
+    prefix = "dry run, nothing written: " if settings.dry_run else ""
+    print(
+        f"{prefix}{report.files} files, {shots} shots in {bursts} bursts and {singles} single shots; "
+        f"sidecars: {written}; {report.analysed} analysed, {report.cached} from cache, "
+        f"{len(report.problems)} failed; {report.seconds:.1f} s",
+        file=out,
+    )
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _terminal_progress(stage: str, done: int, total: int) -> None:
+    width = 30
+    filled = width * done // max(total, 1)
+    sys.stderr.write(f"\r{stage:<8} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    sys.stderr.flush()

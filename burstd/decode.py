@@ -1,0 +1,226 @@
+"""Read one image file into a reduced grey array and its EXIF tags: the only module that decodes.
+
+JPEG is decoded once, straight to grey at a reduced DCT scale (`Image.draft`): the entropy decoding
+is the unavoidable cost, everything else is made small. RAW files give their embedded JPEG preview
+(`extract_thumb`, well under a millisecond) and only fall back to a half-size demosaic when they
+have none. Any failure becomes an `ImageError` naming the file and the reason.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rawpy
+from PIL import Image, UnidentifiedImageError
+
+from burstd.errors import ImageError
+from burstd.naming import is_raw_name
+
+try:  # HEIF/HEIC support is the optional `heif` extra.
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    HEIF_SUPPORTED = True
+except ImportError:  # pragma: no cover - depends on the environment
+    HEIF_SUPPORTED = False
+
+# The reduced image keeps at least this many pixels on its long side; 1/4 is the preferred scale
+# (the sharpness order of a burst holds there; at full size sensor noise dominates).
+MIN_LONG_SIDE = 400
+PREFERRED_FACTOR = 4
+
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1", b"avif"}
+# exiv2 keeps global state; one reader at a time.
+_EXIV2_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    grey: np.ndarray  # 2-D uint8
+    width: int  # the full image's size
+    height: int
+    tags: dict[str, Any]  # short names, see metadata.TAG_NAMES
+    source: str  # e.g. "jpeg/4", "raw-preview/2", "raw-halfsize"
+
+
+def sniff(head: bytes, name: str) -> str | None:
+    """The kind of image these first bytes start, or None: "jpeg", "png", "tiff", "heif", "raw"."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand == b"crx ":
+            return "raw"  # Canon CR3
+        if brand in _HEIF_BRANDS:
+            return "heif"
+        return None
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        return "raw" if is_raw_name(name) else "tiff"
+    if head.startswith((b"IIRO", b"IIRS", b"MMOR", b"IIU\x00", b"FUJIFILMCCD-RAW", b"FOVb", b"\x00MRM")):
+        return "raw"
+    if head.startswith(b"II\x1a\x00\x00\x00HEAPCCDR"):
+        return "raw"
+    if is_raw_name(name) and len(head) >= 16:
+        return "raw"  # LibRaw knows formats without a fixed signature; let it decide
+    return None
+
+
+def read_kind(path: Path) -> str | None:
+    try:
+        with path.open("rb") as f:
+            head = f.read(32)
+    except OSError as exc:
+        raise ImageError(path, _os_reason(exc)) from exc
+    if not head:
+        raise ImageError(path, "empty file (0 bytes)")
+    return sniff(head, path.name)
+
+
+def decode(path: Path, kind: str) -> Decoded:
+    """Decode `path` (of the sniffed `kind`) to a reduced grey image plus EXIF tags."""
+    try:
+        if kind == "raw":
+            return _decode_raw(path)
+        return _decode_pillow(path, kind)
+    except ImageError:
+        raise
+    except FileNotFoundError as exc:
+        raise ImageError(path, "vanished while being read") from exc
+    except OSError as exc:
+        raise ImageError(path, _os_reason(exc)) from exc
+    except (rawpy.LibRawError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
+        raise ImageError(path, f"cannot decode {kind.upper()}: {_exc_text(exc)}") from exc
+
+
+def reduced_grey(path: Path) -> np.ndarray:
+    """Only the reduced grey decode of a JPEG, nothing else: the floor benchmarks compare with."""
+    with Image.open(path) as im:
+        return _grey_reduced(im)[0]
+
+
+def reduce_factor(width: int, height: int) -> int:
+    factor = PREFERRED_FACTOR
+    while factor > 1 and max(width, height) / factor < MIN_LONG_SIDE:
+        factor //= 2
+    return factor
+
+
+def _decode_pillow(path: Path, kind: str) -> Decoded:
+    if kind == "heif" and not HEIF_SUPPORTED:
+        raise ImageError(path, "HEIF/HEIC needs the optional extra: pip install 'burstd[heif]'")
+    with Image.open(path) as im:
+        width, height = im.size
+        tags = _pillow_tags(im)
+        grey, factor = _grey_reduced(im)
+    return Decoded(grey, width, height, tags, f"{kind}/{factor}")
+
+
+def _grey_reduced(im: Image.Image) -> tuple[np.ndarray, int]:
+    width, height = im.size
+    factor = reduce_factor(width, height)
+    if im.format in ("JPEG", "MPO"):
+        # draft() picks the DCT scale and decodes straight to grey: no full-size pixels ever exist.
+        im.draft("L", (width // factor, height // factor))
+        im.load()
+        grey = im if im.mode == "L" else im.convert("L")
+        if grey.size != (width // factor, height // factor) and grey.width > width // factor + 1:
+            grey = grey.reduce(max(1, grey.width // max(1, width // factor)))
+    else:
+        im.load()
+        grey = im.convert("L")
+        if factor > 1:
+            grey = grey.reduce(factor)
+    return np.asarray(grey), factor
+
+
+def _decode_raw(path: Path) -> Decoded:
+    with rawpy.imread(str(path)) as raw:
+        width, height = raw.sizes.width, raw.sizes.height
+        thumb = None
+        try:
+            thumb = raw.extract_thumb()
+        except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
+            pass
+        if thumb is not None and thumb.format == rawpy.ThumbFormat.JPEG:
+            with Image.open(io.BytesIO(thumb.data)) as im:
+                grey, factor = _grey_reduced(im)
+            source = f"raw-preview/{factor}"
+        elif thumb is not None and thumb.format == rawpy.ThumbFormat.BITMAP:
+            grey, factor = _grey_reduced(Image.fromarray(thumb.data).convert("L"))
+            source = f"raw-preview-bitmap/{factor}"
+        else:
+            rgb = raw.postprocess(half_size=True, use_camera_wb=True, output_bps=8, no_auto_bright=False)
+            grey, factor = _grey_reduced(Image.fromarray(rgb).convert("L"))
+            source = f"raw-halfsize/{factor}"
+    return Decoded(grey, width, height, _exiv2_tags(path), source)
+
+
+_PILLOW_BASE = {271: "make", 272: "model", 274: "orientation"}
+_PILLOW_EXIF = {
+    36867: "datetime", 37521: "subsec", 36881: "offset", 33434: "exposure_time", 33437: "fnumber",
+    34855: "iso", 37380: "bias", 42033: "serial", 42036: "lens",
+}
+
+
+def _pillow_tags(im: Image.Image) -> dict[str, Any]:
+    try:
+        exif = im.getexif()
+        sub = exif.get_ifd(0x8769)
+    except Exception:  # a broken EXIF block must not cost the pixels; the time falls back to mtime
+        return {}
+    tags = {name: exif.get(tag) for tag, name in _PILLOW_BASE.items() if exif.get(tag) is not None}
+    tags.update({name: sub.get(tag) for tag, name in _PILLOW_EXIF.items() if sub.get(tag) is not None})
+    if "datetime" not in tags and exif.get(306):  # DateTime, when DateTimeOriginal is missing
+        tags["datetime"] = exif.get(306)
+    return tags
+
+
+_EXIV2_KEYS = {
+    "Exif.Image.Make": "make", "Exif.Image.Model": "model", "Exif.Image.Orientation": "orientation",
+    "Exif.Photo.DateTimeOriginal": "datetime", "Exif.Photo.SubSecTimeOriginal": "subsec",
+    "Exif.Photo.OffsetTimeOriginal": "offset", "Exif.Photo.ExposureTime": "exposure_time",
+    "Exif.Photo.FNumber": "fnumber", "Exif.Photo.ISOSpeedRatings": "iso",
+    "Exif.Photo.ExposureBiasValue": "bias", "Exif.Photo.BodySerialNumber": "serial",
+    "Exif.Photo.LensModel": "lens", "Exif.Image.DateTimeOriginal": "datetime",
+}
+
+
+def _exiv2_tags(path: Path) -> dict[str, Any]:
+    import pyexiv2
+
+    with _EXIV2_LOCK:
+        try:
+            pyexiv2.set_log_level(4)
+            img = pyexiv2.Image(str(path))
+            try:
+                exif = img.read_exif()
+            finally:
+                img.close()
+        except Exception:  # RAW metadata is a bonus: the preview decoded, so the shot is usable
+            return {}
+    return {name: exif[key] for key, name in _EXIV2_KEYS.items() if key in exif}
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, FileNotFoundError):
+        return "vanished while being read"
+    text = _exc_text(exc)
+    if "truncated" in text:
+        return "truncated file (" + text + ")"
+    return text
+
+
+def _exc_text(exc: BaseException) -> str:
+    text = exc.args[0] if exc.args else str(exc)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return str(text) or type(exc).__name__

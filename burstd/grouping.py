@@ -1,0 +1,175 @@
+"""Split a stream of shots into bursts. Pure: shots and settings in, bursts out.
+
+The stream is split per camera body and ordered by capture time (ties and shots without a trusted
+time: natural file-name order). Shots are then grouped in sequence: a shot joins the current burst
+when nothing in its metadata forbids it (another lens, a gap longer than `max_gap`) and its content is
+similar enough both to the previous frame and to the burst as a whole. The second test keeps a slow
+pan, where every frame resembles the last, from chaining into one endless burst.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from burstd.features import hash_similarity, orb_similarity
+from burstd.models import Burst, Shot, TimeSource
+from burstd.naming import natural_key
+
+Similarity = Callable[[Shot, Shot], float]
+
+# With no threshold given, the cut between "same moment" and "new scene" is learnt from the
+# similarities of consecutive shots, but never leaves these bounds (per method).
+DEFAULT_THRESHOLD = {"hash": 0.80, "features": 0.30}
+THRESHOLD_BOUNDS = {"hash": (0.72, 0.88), "features": (0.15, 0.45)}
+# How much looser the burst-as-a-whole test is than the frame-to-frame one.
+WHOLE_BURST_SLACK = {"hash": 0.08, "features": 0.10}
+
+
+@dataclass(frozen=True, slots=True)
+class GroupingParams:
+    method: str = "hash"
+    threshold: float | None = None  # None: adapt to the data
+    max_gap: float = 30.0
+
+
+def hash_pair_similarity(a: Shot, b: Shot) -> float:
+    """Mean of pHash and dHash similarity: pHash sees layout, dHash sees edges."""
+    return 0.5 * (
+        hash_similarity(a.analysis.phash, b.analysis.phash)
+        + hash_similarity(a.analysis.dhash, b.analysis.dhash)
+    )
+
+
+def group_bursts(
+    shots: Sequence[Shot],
+    params: GroupingParams,
+    descriptors: dict[object, bytes] | None = None,
+) -> list[Burst]:
+    """Bursts in capture order (by their first shot); every shot lands in exactly one burst.
+
+    `descriptors` maps each shot's primary path to its ORB descriptors when method is "features".
+    """
+    if params.method == "features":
+        desc = descriptors or {}
+
+        def similarity(a: Shot, b: Shot) -> float:
+            return orb_similarity(desc.get(a.primary, b""), desc.get(b.primary, b""))
+
+    else:
+        similarity = hash_pair_similarity
+
+    bursts: list[list[Shot]] = []
+    for body_shots in split_by_body(shots).values():
+        ordered = order_shots(body_shots)
+        threshold = params.threshold
+        if threshold is None:
+            threshold = adaptive_threshold(ordered, similarity, params)
+        bursts.extend(_sequence(ordered, similarity, threshold, params))
+    bursts.sort(key=lambda b: _order_key(b[0]))
+    return [Burst(burst_id(b), tuple(b)) for b in bursts]
+
+
+def split_by_body(shots: Sequence[Shot]) -> dict[str, list[Shot]]:
+    bodies: dict[str, list[Shot]] = defaultdict(list)
+    for shot in shots:
+        bodies[shot.analysis.body].append(shot)
+    return dict(bodies)
+
+
+def order_shots(shots: Sequence[Shot]) -> list[Shot]:
+    """Capture-time order when every shot has an EXIF time; otherwise file-name order.
+
+    Copy tools reset mtimes, so a shot without EXIF time has no trustworthy time at all: its place
+    comes from the camera's file numbering.
+    """
+    if all(s.analysis.time_source is TimeSource.EXIF for s in shots):
+        return sorted(shots, key=_order_key)
+    return sorted(shots, key=lambda s: (natural_key(str(s.primary.parent)), natural_key(s.primary.name)))
+
+
+def adaptive_threshold(ordered: Sequence[Shot], similarity: Similarity, params: GroupingParams) -> float:
+    """Split consecutive similarities into two classes (Otsu) and cut between them.
+
+    A card mixes pairs from one burst (very similar) with pairs across a scene change (dissimilar).
+    Too few pairs, or no clear second class, keep the default.
+    """
+    default = DEFAULT_THRESHOLD[params.method]
+    low, high = THRESHOLD_BOUNDS[params.method]
+    values = [
+        similarity(a, b)
+        for a, b in zip(ordered, ordered[1:])
+        if not _metadata_cut(a, b, params.max_gap)
+    ]
+    if len(values) < 8:
+        return default
+    cut = otsu_cut(np.asarray(values))
+    if cut is None:
+        return default
+    return float(min(high, max(low, cut)))
+
+
+def otsu_cut(values: np.ndarray) -> float | None:
+    """The value that best separates two classes, or None when there are not two classes."""
+    v = np.sort(values)
+    if v[-1] - v[0] < 0.15:
+        return None
+    best, best_cut = -1.0, None
+    for i in range(1, len(v)):
+        if v[i] == v[i - 1]:
+            continue
+        lo, hi = v[:i], v[i:]
+        between = len(lo) * len(hi) * (lo.mean() - hi.mean()) ** 2
+        if between > best:
+            best, best_cut = between, (v[i - 1] + v[i]) / 2
+    return best_cut
+
+
+def burst_id(shots: Sequence[Shot]) -> str:
+    """Stable id: the first shot's name plus a short digest of every member's path."""
+    digest = hashlib.blake2s("\n".join(str(s.primary) for s in shots).encode(), digest_size=4).hexdigest()
+    return f"{shots[0].primary.stem}-{digest}"
+
+
+def _sequence(ordered: Sequence[Shot], similarity: Similarity, threshold: float, params: GroupingParams) -> list[list[Shot]]:
+    slack = WHOLE_BURST_SLACK[params.method]
+    bursts: list[list[Shot]] = []
+    current: list[Shot] = []
+    for shot in ordered:
+        if current and _joins(current, shot, similarity, threshold, slack, params.max_gap):
+            current.append(shot)
+        else:
+            if current:
+                bursts.append(current)
+            current = [shot]
+    if current:
+        bursts.append(current)
+    return bursts
+
+
+def _joins(current: list[Shot], shot: Shot, similarity: Similarity, threshold: float, slack: float, max_gap: float) -> bool:
+    previous = current[-1]
+    if _metadata_cut(previous, shot, max_gap):
+        return False
+    if similarity(previous, shot) < threshold:
+        return False
+    whole = sum(similarity(member, shot) for member in current) / len(current)
+    return whole >= threshold - slack
+
+
+def _metadata_cut(a: Shot, b: Shot, max_gap: float) -> bool:
+    """Cuts that need no pixels: another lens, or a pause longer than any burst has."""
+    ma, mb = a.analysis, b.analysis
+    if ma.lens and mb.lens and ma.lens != mb.lens:
+        return True
+    if ma.time_source is TimeSource.EXIF and mb.time_source is TimeSource.EXIF:
+        return abs(mb.capture_time - ma.capture_time) > max_gap
+    return False
+
+
+def _order_key(shot: Shot) -> tuple:
+    return (shot.analysis.capture_time, natural_key(shot.primary.name))

@@ -1,0 +1,142 @@
+"""The small frozen value types every stage passes around.
+
+Nothing here touches the disk. `Analysis` is what analysing one image file yields (and what the cache
+stores); a `Shot` is one photograph, which may be several files (a RAW and its JPEG); a `Burst` is a run
+of shots of one moment; `SidecarFields` is what burstd owns inside an XMP sidecar, and
+`SidecarOutcome` says what happened to one sidecar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+
+class TimeSource(StrEnum):
+    """Where a shot's capture time came from."""
+
+    EXIF = "exif"  # DateTimeOriginal (+ SubSecTimeOriginal, + OffsetTimeOriginal)
+    MTIME = "mtime"  # no usable EXIF time: the file's mtime, which a card copy may have reset
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """Everything burstd needs to know about one image file, computed once and cached."""
+
+    width: int  # pixel size of the full image (0 when unknown)
+    height: int
+    capture_time: float  # seconds; EXIF local time shifted by its offset when one is given
+    time_source: TimeSource
+    make: str = ""
+    model: str = ""
+    serial: str = ""
+    lens: str = ""
+    exposure_time: float | None = None  # seconds
+    aperture: float | None = None  # f-number
+    iso: int | None = None
+    exposure_bias: float | None = None  # EV
+    orientation: int = 1
+    phash: int = 0  # 64-bit perceptual hashes of the reduced grey image
+    dhash: int = 0
+    tiles: tuple[float, ...] = ()  # focus measure per tile, row-major, `grid` rows x columns
+    grid: tuple[int, int] = (0, 0)
+    source: str = ""  # which pixels were analysed: "jpeg/4", "raw-preview/2", "raw-halfsize", ...
+
+    @property
+    def body(self) -> str:
+        """A key naming the camera body; empty when the file says nothing about its camera."""
+        return "|".join((self.make, self.model, self.serial)) if (self.make or self.model) else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Shot:
+    """One photograph: the file analysed plus any companions with the same stem (RAW+JPEG)."""
+
+    primary: Path
+    analysis: Analysis
+    companions: tuple[Path, ...] = ()
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        return (self.primary, *self.companions)
+
+
+@dataclass(frozen=True, slots=True)
+class Burst:
+    """Shots of one moment, in capture order."""
+
+    id: str
+    shots: tuple[Shot, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RatedShot:
+    """A shot's place in its burst: rank 1 is the sharpest."""
+
+    shot: Shot
+    rank: int
+    score: float  # sharpness relative to the burst's best, 0..1
+    rating: int  # the xmp:Rating to write: -1 rejected, 0..5 stars
+
+
+@dataclass(frozen=True, slots=True)
+class RatedBurst:
+    burst: Burst
+    members: tuple[RatedShot, ...]  # sharpest first
+
+
+@dataclass(frozen=True, slots=True)
+class SidecarFields:
+    """The values burstd owns in a sidecar: `xmp:Rating` and its own `burstd:` namespace."""
+
+    rating: int
+    burst_id: str
+    rank: int
+    burst_size: int
+    sharpness: float
+
+
+class SidecarAction(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"  # already held exactly these values: nothing written
+    KEPT_MANUAL = "kept-manual"  # the photographer set this rating: left alone
+    EXCLUDED = "excluded"  # -e/--exclude and a sidecar existed
+    PLANNED = "planned"  # --dry-run: would create or update
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class SidecarOutcome:
+    path: Path
+    action: SidecarAction
+    reason: str = ""
+    previous_rating: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FileProblem:
+    """One file burstd could not handle, and why, in words for the user."""
+
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScanSettings:
+    """Settings of one scan, validated once and passed in; defaults live here only."""
+
+    method: str = "hash"  # "hash" (perceptual hashes) or "features" (ORB matching, -f)
+    threshold: float | None = None  # minimum similarity to join a burst; None adapts to the data
+    max_gap: float = 30.0  # seconds between shots beyond which a burst always ends
+    max_rank: int = 3
+    scheme: str = "tiers"  # "tiers" (the original script's mapping) or "linear"
+    singleton_rating: int | None = None  # None: max_rank
+    reject_below: float | None = None  # reject frames scoring below this fraction of the best
+    exclude: bool = False  # -e: skip images that already have a sidecar
+    force: bool = False  # overwrite ratings the photographer set
+    recursive: bool = False
+    dry_run: bool = False
+    workers: int = 0  # 0: one per core
+    extra_excludes: tuple[str, ...] = field(default=())

@@ -1,0 +1,63 @@
+"""File-name rules, pure: natural sort order, which names are temp or hidden files, sidecar names.
+
+No file-system access here: these functions look at names only.
+"""
+
+from __future__ import annotations
+
+import re
+from fnmatch import fnmatch
+from pathlib import PurePath
+
+# Extensions burstd knows, lower case. Content decides in the end (see `decode.sniff`); the
+# extension only tells whether a file that fails the content check deserves an error message.
+JPEG_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".mpo"})
+RAW_EXTENSIONS = frozenset(
+    {
+        ".3fr", ".ari", ".arw", ".bay", ".cap", ".cr2", ".cr3", ".crw", ".dcr", ".dcs", ".dng",
+        ".erf", ".fff", ".iiq", ".k25", ".kdc", ".mdc", ".mef", ".mos", ".mrw", ".nef", ".nrw",
+        ".orf", ".ori", ".pef", ".ptx", ".pxn", ".r3d", ".raf", ".raw", ".rw2", ".rwl", ".rwz",
+        ".sr2", ".srf", ".srw", ".x3f",
+    }
+)
+OTHER_IMAGE_EXTENSIONS = frozenset({".png", ".tif", ".tiff", ".heic", ".heif", ".hif", ".avif", ".webp"})
+IMAGE_EXTENSIONS = JPEG_EXTENSIONS | RAW_EXTENSIONS | OTHER_IMAGE_EXTENSIONS
+
+# Names that are never photographs: sidecars, and files a copy is still writing.
+# rsync writes `.name.XXXXXX`, browsers and many tools `*.part`/`*.tmp`/`*.crdownload`, editors `*~`.
+TEMP_PATTERNS = ("*.part", "*.partial", "*.tmp", "*.temp", "*.crdownload", "*~", "*.swp")
+SIDECAR_EXTENSIONS = frozenset({".xmp", ".pp3", ".dop", ".thm", ".aae"})
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key so that `IMG_9.JPG` < `IMG_10.JPG`, case-insensitively."""
+    return tuple(
+        (0, int(part)) if part.isdigit() else (1, part.casefold())
+        for part in _DIGITS.split(name)
+        if part
+    )
+
+
+def is_ignored_name(name: str, extra_patterns: tuple[str, ...] = ()) -> bool:
+    """True for hidden files, copy temp files and sidecars: names burstd never analyses."""
+    if name.startswith("."):  # hidden, and rsync's `.IMG_0001.CR2.AbC123` temp names
+        return True
+    lowered = name.casefold()
+    if PurePath(lowered).suffix in SIDECAR_EXTENSIONS:
+        return True
+    return any(fnmatch(lowered, pattern) for pattern in (*TEMP_PATTERNS, *extra_patterns))
+
+
+def has_image_extension(name: str) -> bool:
+    return PurePath(name.casefold()).suffix in IMAGE_EXTENSIONS
+
+
+def is_raw_name(name: str) -> bool:
+    return PurePath(name.casefold()).suffix in RAW_EXTENSIONS
+
+
+def shot_stem(name: str) -> str:
+    """The part of a file name shared by a RAW and its JPEG: `IMG_0001.CR2` -> `img_0001`."""
+    return PurePath(name).stem.casefold()

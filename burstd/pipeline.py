@@ -1,0 +1,188 @@
+"""The one pipeline `scan` and the daemon share: discover -> analyse -> pair -> group -> rank -> write.
+
+`scan_folder` is the whole flow in one short function. Each stage is a function of its own; only
+`analyse` and `write` touch files (through `decode`/`cache` and `sidecars`). A problem with one file
+becomes a `FileProblem` and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from burstd.analyse import analyse_file
+from burstd.cache import NOT_AN_IMAGE, Cache, CacheEntry
+from burstd.discover import Candidate, discover
+from burstd.errors import ImageError
+from burstd.grouping import GroupingParams, group_bursts
+from burstd.models import Analysis, FileProblem, RatedBurst, ScanSettings, SidecarFields, SidecarOutcome, Shot
+from burstd.naming import is_raw_name, natural_key, shot_stem
+from burstd.ranking import rate_burst
+from burstd.sidecars import write_sidecar
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass(slots=True)
+class ScanReport:
+    root: Path
+    bursts: list[RatedBurst] = field(default_factory=list)
+    sidecars: dict[Path, list[SidecarOutcome]] = field(default_factory=dict)  # by image file
+    problems: list[FileProblem] = field(default_factory=list)
+    files: int = 0
+    analysed: int = 0
+    cached: int = 0
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.problems) or any(
+            o.action == "failed" for outcomes in self.sidecars.values() for o in outcomes
+        )
+
+
+def scan_folder(root: Path, settings: ScanSettings, cache: Cache, progress: Progress | None = None) -> ScanReport:
+    """Scan one folder (and below, with `recursive`) and rate its bursts."""
+    started = time.perf_counter()
+    report = ScanReport(root)
+    candidates, problems = discover(root, recursive=settings.recursive, extra_patterns=settings.extra_excludes)
+    report.problems.extend(problems)
+    report.files = len(candidates)
+    to_analyse, companions = plan_pairs(candidates)
+    analyses, orbs = analyse(to_analyse, settings, cache, report, progress)
+    shots = pair_shots(analyses, companions)
+    for folder_shots in by_folder(shots):
+        params = GroupingParams(settings.method, settings.threshold, settings.max_gap)
+        for burst in group_bursts(folder_shots, params, orbs):
+            report.bursts.append(
+                rate_burst(
+                    burst,
+                    max_rank=settings.max_rank,
+                    scheme=settings.scheme,
+                    singleton_rating=settings.singleton_rating,
+                    reject_below=settings.reject_below,
+                )
+            )
+    report.sidecars = write(report.bursts, settings, progress)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def analyse(
+    candidates: Sequence[Candidate],
+    settings: ScanSettings,
+    cache: Cache,
+    report: ScanReport,
+    progress: Progress | None = None,
+) -> tuple[dict[Path, Analysis], dict[object, bytes]]:
+    """Analyses of every image among the candidates: from the cache, or decoded in parallel."""
+    with_orb = settings.method == "features"
+    known = cache.lookup((c.path, c.size, c.mtime_ns) for c in candidates)
+    analyses: dict[Path, Analysis] = {}
+    orbs: dict[object, bytes] = {}
+    todo: list[Candidate] = []
+    for c in candidates:
+        entry = known.get(c.path)
+        if entry is None or (with_orb and entry.kind != NOT_AN_IMAGE and entry.orb is None):
+            todo.append(c)
+        elif entry.analysis is not None:
+            analyses[c.path] = entry.analysis
+            if entry.orb:
+                orbs[c.path] = entry.orb
+    report.cached = len(analyses)
+    workers = settings.workers or os.cpu_count() or 1
+    fresh: list[tuple[Path, int, int, CacheEntry]] = []
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="analyse") as pool:
+        futures: dict[Future, Candidate] = {pool.submit(analyse_file, c.path, c.mtime_ns, with_orb=with_orb): c for c in todo}
+        for done, future in enumerate(as_completed(futures), start=1):
+            c = futures[future]
+            if progress:
+                progress("analyse", done, len(todo))
+            try:
+                kind, analysis, orb = future.result()
+            except ImageError as exc:
+                report.problems.append(FileProblem(exc.path, exc.reason))
+                continue
+            except Exception as exc:  # a decoder bug must not end the batch; say which file
+                report.problems.append(FileProblem(c.path, f"unexpected error: {type(exc).__name__}: {exc}"))
+                continue
+            if _changed_since(c):
+                report.problems.append(FileProblem(c.path, "changed while being read (still being copied?)"))
+                continue
+            fresh.append((c.path, c.size, c.mtime_ns, CacheEntry(kind or NOT_AN_IMAGE, analysis, orb)))
+            if analysis is not None:
+                analyses[c.path] = analysis
+                report.analysed += 1
+                if orb:
+                    orbs[c.path] = orb
+            if len(fresh) >= 200:
+                cache.store(fresh)
+                fresh.clear()
+    cache.store(fresh)
+    return analyses, orbs
+
+
+def pair_shots(analyses: dict[Path, Analysis], companions: dict[Path, tuple[Path, ...]]) -> list[Shot]:
+    """One shot per analysed file, with its same-stem companions (the RAW of a JPEG) attached."""
+    return [Shot(path, analysis, companions.get(path, ())) for path, analysis in analyses.items()]
+
+
+def by_folder(shots: Sequence[Shot]) -> list[list[Shot]]:
+    """Bursts never span folders."""
+    folders: dict[Path, list[Shot]] = {}
+    for shot in shots:
+        folders.setdefault(shot.primary.parent, []).append(shot)
+    return [folders[k] for k in sorted(folders, key=lambda p: natural_key(str(p)))]
+
+
+def write(bursts: Sequence[RatedBurst], settings: ScanSettings, progress: Progress | None = None) -> dict[Path, list[SidecarOutcome]]:
+    outcomes: dict[Path, list[SidecarOutcome]] = {}
+    total = sum(len(m.shot.files) for b in bursts for m in b.members)
+    done = 0
+    for rated in bursts:
+        size = len(rated.members)
+        for member in rated.members:
+            fields = SidecarFields(member.rating, rated.burst.id, member.rank, size, member.score)
+            for image in member.shot.files:
+                outcomes.setdefault(image, []).append(
+                    write_sidecar(image, fields, force=settings.force, dry_run=settings.dry_run, exclude=settings.exclude)
+                )
+                done += 1
+                if progress:
+                    progress("write", done, total)
+    return outcomes
+
+
+def plan_pairs(candidates: Sequence[Candidate]) -> tuple[list[Candidate], dict[Path, tuple[Path, ...]]]:
+    """Which files to analyse, and the companions of each: a RAW and a JPEG with one stem are one shot.
+
+    The JPEG is the one analysed: it is the camera's own rendering of the same frame and carries its
+    EXIF where Pillow reads it cheaply. Its RAW is rated alike without being decoded at all.
+    """
+    by_stem: dict[tuple[Path, str], list[Candidate]] = {}
+    for c in candidates:
+        by_stem.setdefault((c.path.parent, shot_stem(c.path.name)), []).append(c)
+    keep: list[Candidate] = []
+    companions: dict[Path, tuple[Path, ...]] = {}
+    for group in by_stem.values():
+        jpegs = [c for c in group if not is_raw_name(c.path.name)]
+        raws = [c for c in group if is_raw_name(c.path.name)]
+        if jpegs and raws:
+            keep.extend(jpegs)
+            companions[jpegs[0].path] = tuple(sorted((r.path for r in raws), key=lambda p: natural_key(p.name)))
+        else:
+            keep.extend(group)
+    keep.sort(key=lambda c: (natural_key(str(c.path.parent)), natural_key(c.path.name)))
+    return keep, companions
+
+
+def _changed_since(c: Candidate) -> bool:
+    try:
+        st = c.path.stat()
+    except OSError:
+        return True
+    return st.st_size != c.size or st.st_mtime_ns != c.mtime_ns

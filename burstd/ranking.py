@@ -1,0 +1,115 @@
+"""Rank the frames of a burst by sharpness and map ranks to ratings. Pure: values in, values out.
+
+Sharpness is compared only within a burst and over the same region: each frame's analysis carries a
+grid of per-tile focus measures; the burst's subject region is the set of tiles that are sharpest
+across the burst (the median over frames, so one frame's motion cannot pick the region), and every
+frame is scored over those same tiles.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from burstd.models import Burst, RatedBurst, RatedShot, Shot
+
+# Share of tiles that make up the subject region. A quarter of the frame is large enough to hold
+# the subject off-centre and small enough that empty sky or a blurred background cannot dilute it.
+REGION_SHARE = 0.25
+
+
+def tier_sizes(n: int) -> list[int]:
+    """How many frames land on each tier (tier 0 = the pick), for a burst of `n` frames.
+
+    Reproduces the original script's mapping: the pick alone, then two frames, then five, then the
+    rest; larger bursts widen the second and third tiers to 10 % and 30 % of the burst. Bursts
+    smaller than 1 + 2 + 5 fill those three tiers one frame each from the top, then the tier that is
+    emptiest relative to its size.
+    """
+    if n <= 0:
+        return []
+    caps = [1, max(2, _round_half_up(0.10 * n)), max(5, _round_half_up(0.30 * n))]
+    head = min(n, sum(caps))
+    sizes = [0, 0, 0]
+    for seat in range(head):
+        if seat < 3:
+            sizes[seat] = 1
+            continue
+        open_tiers = [i for i in range(3) if sizes[i] < caps[i]]
+        sizes[min(open_tiers, key=lambda i: (sizes[i] / caps[i], i))] += 1
+    rest = n - head
+    # Below the third tier, further tiers of ten frames (or 30 % of the burst) take the rest.
+    while rest > 0:
+        size = min(rest, max(10, _round_half_up(0.30 * n)))
+        sizes.append(size)
+        rest -= size
+    return [s for s in sizes if s]
+
+
+def ratings_for(n: int, *, max_rank: int, scheme: str = "tiers") -> list[int]:
+    """Ratings for a burst of `n` frames, sharpest first."""
+    if scheme == "linear":
+        return [max(0, max_rank - i) for i in range(n)]
+    if scheme != "tiers":
+        raise ValueError(f"unknown rating scheme {scheme!r}")
+    ratings: list[int] = []
+    for tier, size in enumerate(tier_sizes(n)):
+        ratings.extend([max(0, max_rank - tier)] * size)
+    return ratings
+
+
+def subject_region(tiles: np.ndarray, share: float = REGION_SHARE) -> np.ndarray:
+    """Indices of the tiles forming the burst's subject: the sharpest by median over frames."""
+    median = np.median(tiles, axis=0)
+    count = max(1, math.ceil(share * tiles.shape[1]))
+    return np.argsort(median, kind="stable")[::-1][:count]
+
+
+def burst_scores(shots: Sequence[Shot]) -> list[float]:
+    """A sharpness score per shot, comparable within this burst only (higher is sharper)."""
+    grids = [s.analysis.tiles for s in shots]
+    if not grids or any(len(g) == 0 for g in grids) or len({len(g) for g in grids}) != 1:
+        # Mixed grids can only happen across differently shaped files; fall back to each
+        # frame's own sharpest region.
+        return [_own_region_score(g) for g in grids]
+    tiles = np.asarray(grids, dtype=np.float64)
+    region = subject_region(tiles)
+    return [float(v) for v in tiles[:, region].mean(axis=1)]
+
+
+def rate_burst(
+    burst: Burst,
+    *,
+    max_rank: int,
+    scheme: str = "tiers",
+    singleton_rating: int | None = None,
+    reject_below: float | None = None,
+) -> RatedBurst:
+    """Order a burst sharpest first and give every frame its rating."""
+    scores = burst_scores(burst.shots)
+    best = max(scores) if scores else 0.0
+    order = sorted(range(len(burst.shots)), key=lambda i: (-scores[i], i))
+    if len(burst.shots) == 1:
+        ratings = [max_rank if singleton_rating is None else singleton_rating]
+    else:
+        ratings = ratings_for(len(burst.shots), max_rank=max_rank, scheme=scheme)
+    members = []
+    for rank, (index, rating) in enumerate(zip(order, ratings, strict=True), start=1):
+        relative = scores[index] / best if best > 0 else 1.0
+        if reject_below is not None and rank > 1 and relative < reject_below:
+            rating = -1
+        members.append(RatedShot(burst.shots[index], rank, relative, rating))
+    return RatedBurst(burst, tuple(members))
+
+
+def _own_region_score(grid: Sequence[float]) -> float:
+    if not grid:
+        return 0.0
+    values = np.sort(np.asarray(grid, dtype=np.float64))[::-1]
+    return float(values[: max(1, math.ceil(REGION_SHARE * len(values)))].mean())
+
+
+def _round_half_up(x: float) -> int:
+    return math.floor(x + 0.5)
