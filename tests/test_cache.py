@@ -1,0 +1,90 @@
+"""The analysis cache: a real SQLite file, keyed by path, size and mtime_ns."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from burstd.cache import ANALYSIS_VERSION, Cache, CacheEntry, default_cache_path
+from burstd.errors import CacheError
+from burstd.models import Analysis, TimeSource
+
+A = Analysis(6000, 4000, 1795961187.25, TimeSource.EXIF, make="Canon", model="R5", serial="1", lens="RF 50",
+             exposure_time=0.001, aperture=1.8, iso=100, exposure_bias=-0.3, phash=0xFFFF_0000_FFFF_0001,
+             dhash=0x8000_0000_0000_0000, tiles=(1.5, 2.25, 0.0, 3.0), grid=(2, 2), source="jpeg/4")
+
+
+def test_round_trip_and_invalidation(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite3"
+    photo = tmp_path / "IMG_0001.JPG"
+    with Cache.open(db) as cache:
+        cache.store([(photo, 10, 111, CacheEntry("jpeg", A)), (tmp_path / "notes.txt", 5, 7, CacheEntry("none", None))])
+    with Cache.open(db) as cache:
+        hit = cache.lookup([(photo, 10, 111), (tmp_path / "notes.txt", 5, 7)])
+        assert hit[photo].analysis == A
+        assert hit[tmp_path / "notes.txt"].kind == "none"
+        assert cache.lookup([(photo, 10, 112)]) == {}  # mtime changed: a miss
+        assert cache.lookup([(photo, 11, 111)]) == {}  # size changed: a miss
+
+
+def test_wal_private_and_versioned(tmp_path: Path) -> None:
+    db = tmp_path / "state" / "burstd" / "cache.sqlite3"
+    with Cache.open(db) as cache:
+        assert cache.schema_version >= 1
+        assert cache.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    assert stat.S_IMODE(db.parent.stat().st_mode) == 0o700
+
+
+def test_analysis_version_change_is_a_miss(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite3"
+    photo = tmp_path / "a.jpg"
+    with Cache.open(db) as cache:
+        cache.store([(photo, 1, 1, CacheEntry("jpeg", A))])
+        cache.db.execute("UPDATE files SET version = ?", [ANALYSIS_VERSION - 1])
+        cache.db.conn.commit()
+        assert cache.lookup([(photo, 1, 1)]) == {}
+
+
+def test_non_utf8_names(tmp_path: Path) -> None:
+    odd = Path(os.fsdecode(bytes(tmp_path) + b"/IMG_\xff\xfe.JPG"))
+    with Cache.open(tmp_path / "c.sqlite3") as cache:
+        cache.store([(odd, 1, 1, CacheEntry("jpeg", A))])
+        assert cache.lookup([(odd, 1, 1)])[odd].analysis == A
+
+
+def test_newer_schema_and_garbage_are_clear_errors(tmp_path: Path) -> None:
+    newer = tmp_path / "newer.sqlite3"
+    conn = sqlite3.connect(newer)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(CacheError, match="newer burstd"):
+        Cache.open(newer)
+    garbage = tmp_path / "garbage.sqlite3"
+    garbage.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(CacheError, match="delete it"):
+        Cache.open(garbage)
+
+
+def test_default_location_follows_xdg_state_home(private_state: Path) -> None:
+    assert default_cache_path() == private_state / "burstd" / "cache.sqlite3"
+
+
+def test_deleting_the_cache_loses_only_time(burstd, tmp_path: Path) -> None:
+    from tests.photos import DATA
+    import shutil
+
+    folder = tmp_path / "f"
+    folder.mkdir()
+    for i in range(3):
+        shutil.copy(DATA / f"step{i}.jpg", folder)
+    db = tmp_path / "c.sqlite3"
+    first = burstd.json("scan", folder, "--cache", db, "--dry-run")
+    db.unlink()
+    second = burstd.json("scan", folder, "--cache", db, "--dry-run")
+    assert second["summary"]["analysed"] == 3
+    assert first["bursts"] == second["bursts"]
