@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
+
 from burstd.decode import decode, read_kind
 from burstd.errors import ImageError
 from burstd.features import measure, orb_descriptors
 from burstd.metadata import interpret
 from burstd.models import Analysis, TimeSource
 from burstd.naming import has_image_extension
+
+# burstd runs one analysis per core already; OpenCV's own threads would only fight them.
+cv2.setNumThreads(1)
 
 
 def analyse_file(path: Path, mtime_ns: int, *, with_orb: bool = False) -> tuple[str | None, Analysis | None, bytes | None]:

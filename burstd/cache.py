@@ -24,7 +24,7 @@ from burstd.errors import CacheError
 from burstd.models import Analysis, TimeSource
 
 # Bump when the analysis itself changes (decode scale, focus measure, hashes): old rows become misses.
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2
 NOT_AN_IMAGE = "none"
 
 

@@ -62,8 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
                         format="burstd: %(message)s")
-    if args.command == "scan":
-        return cmd_scan(args, parser)
+    try:
+        if args.command == "scan":
+            return cmd_scan(args, parser)
+    except BrokenPipeError:  # `burstd scan ... | head`: the reader left, nothing more to say
+        sys.stderr.close()
+        return EXIT_OK
     parser.error(f"unknown command {args.command}")  # pragma: no cover - argparse catches it first
     return EXIT_USAGE
 
