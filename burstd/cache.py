@@ -1,6 +1,7 @@
 """The analysis cache: the only module that speaks SQL.
 
-One SQLite file (WAL mode) maps a file's path, size and mtime_ns to its `Analysis`. A hit costs no
+One SQLite file (WAL mode) maps a file's path, size and mtime_ns to its `Analysis`, and a sidecar's
+fingerprint to what burstd last knew of it (so a warm rescan need not read unchanged sidecars). A hit costs no
 decode; a changed size or mtime is a miss. Files that turned out not to be images are remembered too,
 so a rescan does not sniff them again; files that failed to decode are never stored, so they are
 retried. The schema carries a version and migrates forward step by step. The cache is only a cache:
@@ -22,6 +23,7 @@ import sqlite_utils
 
 from burstd.errors import CacheError
 from burstd.models import Analysis, TimeSource
+from burstd.xmp import SidecarMemo, SidecarState
 
 # Bump when the analysis itself changes (decode scale, focus measure, hashes): old rows become misses.
 ANALYSIS_VERSION = 2
@@ -54,8 +56,16 @@ def _create_files(db: sqlite_utils.Database) -> None:
     )
 
 
+def _create_sidecars(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """CREATE TABLE sidecars (
+            path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+            ino INTEGER NOT NULL, state TEXT NOT NULL)"""
+    )
+
+
 # Each migration takes the schema from version i to i + 1.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_files]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_files, _create_sidecars]
 
 
 class Cache:
@@ -145,6 +155,37 @@ class Cache:
         if rows:
             with self.db.conn:
                 self.db["files"].upsert_all(rows, pk="path")
+
+    def sidecar_memos(self, paths: Iterable[Path]) -> dict[Path, SidecarMemo]:
+        """What burstd last knew of these sidecars (see `xmp.SidecarMemo`)."""
+        wanted = {path_key(p): p for p in paths}
+        keys = list(wanted)
+        memos: dict[Path, SidecarMemo] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            for key, size, mtime, ino, state in self.db.execute(
+                f"SELECT path, size, mtime_ns, ino, state FROM sidecars WHERE path IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall():
+                data = json.loads(state)
+                memos[wanted[key]] = SidecarMemo(
+                    (size, mtime, ino), SidecarState(data["rating"], data["burstd_rating"], data["values"])
+                )
+        return memos
+
+    def store_sidecar_memos(self, memos: Iterable[tuple[Path, SidecarMemo]]) -> None:
+        rows = [
+            {
+                "path": path_key(path), "size": memo.fingerprint[0], "mtime_ns": memo.fingerprint[1],
+                "ino": memo.fingerprint[2],
+                "state": json.dumps({"rating": memo.state.rating, "burstd_rating": memo.state.burstd_rating,
+                                     "values": dict(memo.state.values)}),
+            }
+            for path, memo in memos
+        ]
+        if rows:
+            with self.db.conn:
+                self.db["sidecars"].upsert_all(rows, pk="path")
 
     def store_orb(self, path: Path, orb: bytes) -> None:
         with self.db.conn:

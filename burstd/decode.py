@@ -159,7 +159,7 @@ def _decode_raw(path: Path) -> Decoded:
             rgb = raw.postprocess(half_size=True, use_camera_wb=True, output_bps=8, no_auto_bright=False)
             grey, factor = _grey_reduced(Image.fromarray(rgb).convert("L"))
             source = f"raw-halfsize/{factor}"
-    return Decoded(grey, width, height, _exiv2_tags(path), source)
+    return Decoded(grey, width, height, _raw_tags(path), source)
 
 
 _PILLOW_BASE = {271: "make", 272: "model", 274: "orientation"}
@@ -171,10 +171,13 @@ _PILLOW_EXIF = {
 
 def _pillow_tags(im: Image.Image) -> dict[str, Any]:
     try:
-        exif = im.getexif()
-        sub = exif.get_ifd(0x8769)
+        return _exif_tags(im.getexif())
     except Exception:  # a broken EXIF block must not cost the pixels; the time falls back to mtime
         return {}
+
+
+def _exif_tags(exif: Image.Exif) -> dict[str, Any]:
+    sub = exif.get_ifd(0x8769)
     tags = {name: exif.get(tag) for tag, name in _PILLOW_BASE.items() if exif.get(tag) is not None}
     tags.update({name: sub.get(tag) for tag, name in _PILLOW_EXIF.items() if sub.get(tag) is not None})
     if "datetime" not in tags and exif.get(306):  # DateTime, when DateTimeOriginal is missing
@@ -190,6 +193,27 @@ _EXIV2_KEYS = {
     "Exif.Photo.ExposureBiasValue": "bias", "Exif.Photo.BodySerialNumber": "serial",
     "Exif.Photo.LensModel": "lens", "Exif.Image.DateTimeOriginal": "datetime",
 }
+
+
+# TIFF-based RAW files (CR2, NEF, ARW, DNG, PEF, ...) keep IFD0 and the EXIF IFD near the start.
+_RAW_HEAD_BYTES = 1 << 20
+
+
+def _raw_tags(path: Path) -> dict[str, Any]:
+    """EXIF of a RAW file: Pillow's TIFF reader on the file's head when it is TIFF-based (fast,
+    parallel), exiv2 otherwise or when that finds no capture time (CR3, ORF, RW2, RAF, ...)."""
+    with path.open("rb") as f:
+        head = f.read(_RAW_HEAD_BYTES)
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        try:
+            exif = Image.Exif()
+            exif.load(head)
+            tags = _exif_tags(exif)
+            if tags.get("datetime"):
+                return tags
+        except Exception:  # odd IFD layout: exiv2 knows more makers' quirks
+            pass
+    return _exiv2_tags(path)
 
 
 def _exiv2_tags(path: Path) -> dict[str, Any]:

@@ -26,6 +26,9 @@ Similarity = Callable[[Shot, Shot], float]
 # similarities of consecutive shots, but never leaves these bounds (per method).
 DEFAULT_THRESHOLD = {"hash": 0.80, "features": 0.30}
 THRESHOLD_BOUNDS = {"hash": (0.72, 0.88), "features": (0.15, 0.45)}
+# The burst-as-a-whole test compares with at most this many members, spread evenly over the burst
+# (first and last included), so a 300-frame burst costs no more per shot than a 16-frame one.
+WHOLE_BURST_SAMPLE = 16
 # How much looser the burst-as-a-whole test is than the frame-to-frame one.
 WHOLE_BURST_SLACK = {"hash": 0.08, "features": 0.10}
 
@@ -157,8 +160,17 @@ def _joins(current: list[Shot], shot: Shot, similarity: Similarity, threshold: f
         return False
     if similarity(previous, shot) < threshold:
         return False
-    whole = sum(similarity(member, shot) for member in current) / len(current)
+    sample = _spread(current, WHOLE_BURST_SAMPLE)
+    whole = sum(similarity(member, shot) for member in sample) / len(sample)
     return whole >= threshold - slack
+
+
+def _spread(members: Sequence[Shot], count: int) -> Sequence[Shot]:
+    """At most `count` members, evenly spaced from the first to the last."""
+    n = len(members)
+    if n <= count:
+        return members
+    return [members[round(i * (n - 1) / (count - 1))] for i in range(count)]
 
 
 def _metadata_cut(a: Shot, b: Shot, max_gap: float) -> bool:

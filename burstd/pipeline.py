@@ -22,7 +22,8 @@ from burstd.grouping import GroupingParams, group_bursts
 from burstd.models import Analysis, FileProblem, RatedBurst, ScanSettings, SidecarFields, SidecarOutcome, Shot
 from burstd.naming import is_raw_name, natural_key, shot_stem
 from burstd.ranking import rate_burst
-from burstd.sidecars import write_sidecar
+from burstd.sidecars import apply_sidecar, sidecar_path
+from burstd.xmp import SidecarMemo
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -67,7 +68,7 @@ def scan_folder(root: Path, settings: ScanSettings, cache: Cache, progress: Prog
                     reject_below=settings.reject_below,
                 )
             )
-    report.sidecars = write(report.bursts, settings, progress)
+    report.sidecars = write(report.bursts, settings, cache, progress)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -139,21 +140,26 @@ def by_folder(shots: Sequence[Shot]) -> list[list[Shot]]:
     return [folders[k] for k in sorted(folders, key=lambda p: natural_key(str(p)))]
 
 
-def write(bursts: Sequence[RatedBurst], settings: ScanSettings, progress: Progress | None = None) -> dict[Path, list[SidecarOutcome]]:
+def write(
+    bursts: Sequence[RatedBurst], settings: ScanSettings, cache: Cache, progress: Progress | None = None
+) -> dict[Path, list[SidecarOutcome]]:
+    """Write every shot's sidecars; what was learnt about each sidecar goes back to the cache."""
+    images = [(image, rated, member) for rated in bursts for member in rated.members for image in member.shot.files]
+    memos = cache.sidecar_memos(sidecar_path(image) for image, _, _ in images)
     outcomes: dict[Path, list[SidecarOutcome]] = {}
-    total = sum(len(m.shot.files) for b in bursts for m in b.members)
-    done = 0
-    for rated in bursts:
-        size = len(rated.members)
-        for member in rated.members:
-            fields = SidecarFields(member.rating, rated.burst.id, member.rank, size, member.score)
-            for image in member.shot.files:
-                outcomes.setdefault(image, []).append(
-                    write_sidecar(image, fields, force=settings.force, dry_run=settings.dry_run, exclude=settings.exclude)
-                )
-                done += 1
-                if progress:
-                    progress("write", done, total)
+    learnt: list[tuple[Path, SidecarMemo]] = []
+    for done, (image, rated, member) in enumerate(images, start=1):
+        fields = SidecarFields(member.rating, rated.burst.id, member.rank, len(rated.members), member.score)
+        outcome, memo = apply_sidecar(
+            image, fields, memo=memos.get(sidecar_path(image)),
+            force=settings.force, dry_run=settings.dry_run, exclude=settings.exclude,
+        )
+        outcomes.setdefault(image, []).append(outcome)
+        if memo is not None and not settings.dry_run and memo is not memos.get(outcome.path):
+            learnt.append((outcome.path, memo))
+        if progress:
+            progress("write", done, len(images))
+    cache.store_sidecar_memos(learnt)
     return outcomes
 
 

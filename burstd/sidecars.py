@@ -127,6 +127,51 @@ def _write(
     return SidecarOutcome(path, action, previous_rating=previous)
 
 
+def fingerprint(path: Path) -> tuple[int, int, int] | None:
+    """(size, mtime_ns, inode) of the sidecar itself (never its link target); None when absent."""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def apply_sidecar(
+    image: Path,
+    fields: SidecarFields,
+    *,
+    memo: xmp.SidecarMemo | None,
+    force: bool = False,
+    dry_run: bool = False,
+    exclude: bool = False,
+) -> tuple[SidecarOutcome, xmp.SidecarMemo | None]:
+    """`write_sidecar`, skipping the read when `memo` proves the sidecar needs nothing.
+
+    Returns the outcome and what burstd now knows of the sidecar (None: nothing worth keeping).
+    """
+    path = sidecar_path(image)
+    if memo is not None and not exclude and fingerprint(path) == memo.fingerprint:
+        plan = xmp.plan_sidecar(memo.state, fields, force=force)
+        if plan.action is xmp.PlanAction.UNCHANGED:
+            return SidecarOutcome(path, SidecarAction.UNCHANGED, previous_rating=memo.state.rating), memo
+        if plan.action is xmp.PlanAction.KEEP_MANUAL:
+            return SidecarOutcome(path, SidecarAction.KEPT_MANUAL, previous_rating=memo.state.rating), memo
+    outcome = write_sidecar(image, fields, force=force, dry_run=dry_run, exclude=exclude)
+    if outcome.action in (SidecarAction.CREATED, SidecarAction.UPDATED, SidecarAction.UNCHANGED):
+        state = xmp.state_after_write(fields)
+    elif outcome.action is SidecarAction.KEPT_MANUAL:
+        try:
+            state = read_sidecar(path)
+        except SidecarError:
+            state = None
+    else:
+        state = None
+    seen = fingerprint(path)
+    if state is None or seen is None:
+        return outcome, None
+    return outcome, xmp.SidecarMemo(seen, state)
+
+
 # --- reading --------------------------------------------------------------------------------------
 
 

@@ -62,6 +62,24 @@ class SidecarState:
     values: Mapping[str, str] = field(default_factory=dict)  # every owned key present -> its text
 
 
+@dataclass(frozen=True)
+class SidecarMemo:
+    """What burstd last knew of a sidecar: its lstat fingerprint, and its state at that moment.
+
+    While the fingerprint still matches, the sidecar need not be read again to know that nothing
+    has to change (the warm rescan's shortcut). Kept in the cache; losing it costs one read.
+    """
+
+    fingerprint: tuple[int, int, int]  # (size, mtime_ns, inode)
+    state: SidecarState
+
+
+def state_after_write(fields: SidecarFields) -> SidecarState:
+    """The owned state of a sidecar once burstd's values for `fields` are in it."""
+    values = owned_values(fields)
+    return SidecarState(rating=fields.rating, burstd_rating=fields.rating, values=values)
+
+
 class PlanAction(StrEnum):
     CREATE = "create"
     KEEP_MANUAL = "keep-manual"

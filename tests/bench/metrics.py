@@ -1,0 +1,155 @@
+"""Pure scoring of a predicted grouping and ranking against a card's truth. No I/O.
+
+Files are identified by name. A *labelling* maps each file to a burst id. Pairwise scores count
+pairs of files: a true positive is a pair in one truth burst and one predicted burst. `dont_care`
+pairs are left out of every count (pan frames less than half a frame apart: where a pan is cut is a
+matter of taste, only chaining frames that share little into one burst is wrong).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+
+from scipy.stats import kendalltau
+
+Labels = Mapping[str, str]
+Pair = tuple[str, str]
+
+
+def _c2(n: int) -> int:
+    return n * (n - 1) // 2
+
+
+def ratio(num: float, den: float) -> float | None:
+    return num / den if den else None
+
+
+@dataclass(frozen=True, slots=True)
+class PairCounts:
+    tp: int  # together in truth, together predicted
+    fp: int  # apart in truth, together predicted
+    fn: int  # together in truth, apart predicted
+    tn: int  # apart in truth, apart predicted
+
+    @property
+    def precision(self) -> float | None:
+        return ratio(self.tp, self.tp + self.fp)
+
+    @property
+    def recall(self) -> float | None:
+        return ratio(self.tp, self.tp + self.fn)
+
+    @property
+    def f1(self) -> float | None:
+        return ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn)
+
+    @property
+    def apart(self) -> float | None:
+        """Share of the pairs that truth keeps apart which the prediction keeps apart too."""
+        return ratio(self.tn, self.tn + self.fp)
+
+
+def _restrict(truth: Labels, pred: Labels, files: Iterable[str] | None) -> tuple[list[str], dict[str, str]]:
+    """The files to score, and the prediction with every unpredicted file as a singleton of its own."""
+    names = sorted(truth if files is None else files)
+    return names, {f: pred.get(f, "\0missing:" + f) for f in names}
+
+
+def pair_counts(truth: Labels, pred: Labels, files: Iterable[str] | None = None,
+                dont_care: Collection[Pair] = ()) -> PairCounts:  # fmt: skip
+    """Pairwise confusion counts over `files` (default: every truth file), in O(files + dont_care)."""
+    names, pred = _restrict(truth, pred, files)
+    joint = Counter((truth[f], pred[f]) for f in names)
+    tp = sum(_c2(n) for n in joint.values())
+    truth_pairs = sum(_c2(n) for n in Counter(truth[f] for f in names).values())
+    pred_pairs = sum(_c2(n) for n in Counter(pred[f] for f in names).values())
+    fp, fn = pred_pairs - tp, truth_pairs - tp
+    tn = _c2(len(names)) - tp - fp - fn
+    inside = set(names)
+    for a, b in dont_care:
+        if a in inside and b in inside:
+            same_truth, same_pred = truth[a] == truth[b], pred[a] == pred[b]
+            if same_truth and same_pred:
+                tp -= 1
+            elif same_truth:
+                fn -= 1
+            elif same_pred:
+                fp -= 1
+            else:
+                tn -= 1
+    return PairCounts(tp, fp, fn, tn)
+
+
+def adjusted_rand_index(truth: Labels, pred: Labels, files: Iterable[str] | None = None) -> float | None:
+    """Hubert & Arabie's adjusted Rand index: 1 for identical partitions, about 0 for chance."""
+    names, pred = _restrict(truth, pred, files)
+    if len(names) < 2:
+        return None
+    index = sum(_c2(n) for n in Counter((truth[f], pred[f]) for f in names).values())
+    sum_a = sum(_c2(n) for n in Counter(truth[f] for f in names).values())
+    sum_b = sum(_c2(n) for n in Counter(pred[f] for f in names).values())
+    expected = sum_a * sum_b / _c2(len(names))
+    maximum = (sum_a + sum_b) / 2
+    if maximum == expected:  # both partitions trivial (all singletons or one block): agree by definition
+        return 1.0 if index == maximum else 0.0
+    return (index - expected) / (maximum - expected)
+
+
+def pan_dont_care(files: Mapping[str, Mapping]) -> set[Pair]:
+    """Pairs of frames of one pan less than half a frame width apart (truth `pan`: [pan id, offset])."""
+    pans: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for name, info in files.items():
+        if info.get("pan"):
+            pans[info["pan"][0]].append((name, float(info["pan"][1])))
+    return {
+        (a, b)
+        for frames in pans.values()
+        for i, (a, x) in enumerate(frames)
+        for b, y in frames[i + 1 :]
+        if abs(x - y) <= 0.5
+    }
+
+
+def top1(bursts: Mapping[str, Mapping], pred_rank: Mapping[str, int], clearly_only: bool = False) -> tuple[int, int]:
+    """(hits, bursts): a truth burst is a hit when one of its truly sharpest files has predicted rank 1
+    in its predicted burst. Only rankable truth bursts with a known best count; `clearly_only` keeps
+    those whose best frame is clearly sharper than the second."""
+    hits = total = 0
+    for burst in bursts.values():
+        if not burst["rankable"] or not burst["best"] or (clearly_only and not burst["clearly"]):
+            continue
+        total += 1
+        hits += any(pred_rank.get(f) == 1 for f in burst["best"])
+    return hits, total
+
+
+def kendall_taus(files: Mapping[str, Mapping], bursts: Mapping[str, Mapping],
+                 pred_score: Mapping[str, float]) -> dict[str, float]:  # fmt: skip
+    """Kendall's tau-b per rankable truth burst between the true order (rank) and the predicted sharpness
+    score, one value per shot; +1 is a perfect order. Bursts with fewer than two known, distinct ranks
+    are left out. (Scores are relative to each predicted burst's best, so a split burst compares pieces
+    on that scale.)"""
+    taus: dict[str, float] = {}
+    for burst_id, burst in bursts.items():
+        if not burst["rankable"]:
+            continue
+        shots: dict[str, tuple[int, float]] = {}
+        for f in burst["files"]:
+            rank = files[f]["rank"]
+            if rank is not None and f in pred_score:
+                shots.setdefault(files[f]["shot"], (rank, pred_score[f]))
+        ranks = [r for r, _ in shots.values()]
+        if len(set(ranks)) < 2:
+            continue
+        tau = kendalltau([-r for r in ranks], [s for _, s in shots.values()]).statistic
+        if not math.isnan(tau):
+            taus[burst_id] = float(tau)
+    return taus
+
+
+def mean(values: Iterable[float]) -> float | None:
+    values = list(values)
+    return sum(values) / len(values) if values else None
