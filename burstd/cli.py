@@ -58,10 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # File names may hold any bytes: print the undecodable ones escaped rather than crash.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
-                        format="burstd: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="burstd: %(message)s")
+    logging.getLogger("burstd").setLevel(logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING)
     try:
         if args.command == "scan":
             return cmd_scan(args, parser)
