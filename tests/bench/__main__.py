@@ -67,9 +67,9 @@ def _tree_rss_kb(root: int) -> int:
     return total
 
 
-def run_burstd(card: Path, state_home: Path) -> Run:
-    """One `burstd scan --dry-run --json` in a subprocess, timed and memory-sampled."""
-    cmd = [sys.executable, "-m", "burstd", "scan", str(card), "--dry-run", "--json"]
+def run_burstd(card: Path, state_home: Path, options: tuple[str, ...] = ("--dry-run",)) -> Run:
+    """One `burstd scan --json` (by default a dry run) in a subprocess, timed and memory-sampled."""
+    cmd = [sys.executable, "-m", "burstd", "scan", str(card), *options, "--json"]
     env = os.environ | {"XDG_STATE_HOME": str(state_home)}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
