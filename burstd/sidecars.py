@@ -4,7 +4,7 @@ A sidecar may hold hours of darktable edits, so every write is careful:
 
 * a new sidecar is written to a temp file in the same folder, fsynced, then hard-linked into place,
   which fails rather than overwrite a sidecar that appeared meanwhile;
-* an existing sidecar is read once into memory; `xmp.update_packet` changes only the bytes of the
+* an existing sidecar is read once into memory; `xmp_packet.update_packet` changes only the bytes of the
   values burstd owns; exiv2 (the library darktable reads sidecars with) must read the result as
   exactly the old metadata plus burstd's values; the result goes to a temp file with the original's
   permission bits and owner; just before `os.replace` the original is checked to be byte for byte
@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pyexiv2
 
-from burstd import xmp
+from burstd import xmp, xmp_packet
 from burstd.errors import SidecarChangedError, SidecarError
 from burstd.models import SidecarAction, SidecarFields, SidecarOutcome
 
@@ -215,7 +215,7 @@ def _state(path: Path, data: bytes) -> xmp.SidecarState:
     returns nothing at all for some invalid packets) is one burstd must not touch.
     """
     try:
-        state = xmp.read_packet(data)
+        state = xmp_packet.read_packet(data)
     except xmp.XmpError as err:
         raise SidecarError(path, str(err)) from None
     seen = _exiv2_read(path, data)
@@ -268,7 +268,7 @@ def _check_writable(path: Path, snapshot: _Snapshot) -> None:
 def _edited(path: Path, data: bytes, updates: Mapping[str, str]) -> bytes:
     """The new bytes, after checking exiv2 reads them as the old metadata plus burstd's values."""
     try:
-        new = xmp.update_packet(data, updates)
+        new = xmp_packet.update_packet(data, updates)
     except xmp.XmpError as err:
         raise SidecarError(path, str(err)) from None
     before, after = _exiv2_read(path, data), _exiv2_read(path, new)

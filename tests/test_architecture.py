@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "burstd"
-PURE_CORE = ["models", "errors", "naming", "ranking", "grouping", "features", "metadata", "xmp"]
+PURE_CORE = ["models", "errors", "naming", "ranking", "grouping", "features", "metadata", "xmp", "xmp_packet"]
 FORBIDDEN_IN_CORE = {"os", "sqlite3", "sqlite_utils", "watchdog", "pyexiv2", "rawpy", "shutil", "subprocess", "tempfile",
                      "burstd.cache", "burstd.decode", "burstd.sidecars", "burstd.pipeline", "burstd.cli", "burstd.discover"}
 

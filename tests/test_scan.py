@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers_exiftool import exiftool_tags, needs_exiftool
-from tests.photos import DATA, SHARED, Camera, digests, make_burst
+from tests.photos import DATA, SHARED, digests, make_burst
 
 T0 = datetime(2026, 11, 24, 14, 3, 7)
 

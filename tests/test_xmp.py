@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from burstd import xmp
+from burstd import xmp, xmp_packet
 from burstd.models import SidecarFields
 from burstd.xmp import PlanAction, SidecarState
 
@@ -114,7 +114,7 @@ def test_render_new_sidecar_round_trips(rating: int, burst_id: str) -> None:
     assert description.get(f"{{{xmp.XMP_NS}}}Rating") == str(rating)  # written even when 0 or -1
     assert description.get(f"{{{xmp.BURSTD_NS}}}BurstId") == burst_id
     assert description.get(f"{{{xmp.BURSTD_NS}}}Sharpness") == "0.5000"
-    assert xmp.read_packet(text.encode()) == SidecarState(rating, rating, xmp.owned_values(fields))
+    assert xmp_packet.read_packet(text.encode()) == SidecarState(rating, rating, xmp.owned_values(fields))
 
 
 # --- read_packet ------------------------------------------------------------------------------
@@ -136,7 +136,7 @@ def test_render_new_sidecar_round_trips(rating: int, burst_id: str) -> None:
     ],
 )
 def test_read_packet(description: str, rating: int | None, burstd_rating: int | None) -> None:
-    got = xmp.read_packet(packet(description))
+    got = xmp_packet.read_packet(packet(description))
     assert (got.rating, got.burstd_rating) == (rating, burstd_rating)
 
 
@@ -165,7 +165,7 @@ def test_read_packet(description: str, rating: int | None, burstd_rating: int | 
 )
 def test_read_packet_says_why_it_cannot(data: bytes, reason: str) -> None:
     with pytest.raises(xmp.XmpError) as caught:
-        xmp.read_packet(data)
+        xmp_packet.read_packet(data)
     assert str(caught.value).startswith(reason)
 
 
@@ -228,9 +228,9 @@ UPDATE_CASES = [
 @pytest.mark.parametrize(("before", "updates", "after"), UPDATE_CASES)
 @pytest.mark.parametrize("head", ['<?xml version="1.0" encoding="UTF-8"?>\n', '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'])
 def test_update_packet_touches_only_owned_bytes(before: str, updates: dict[str, str], after: str, head: str) -> None:
-    assert xmp.update_packet(packet(before, head=head), updates) == packet(after, head=head)
+    assert xmp_packet.update_packet(packet(before, head=head), updates) == packet(after, head=head)
 
 
 def test_update_packet_refuses_packet_without_description() -> None:
     with pytest.raises(xmp.XmpError, match="has no rdf:Description"):
-        xmp.update_packet(packet(""), {xmp.RATING: "1"})
+        xmp_packet.update_packet(packet(""), {xmp.RATING: "1"})
