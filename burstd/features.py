@@ -96,7 +96,8 @@ def orb_similarity(a: bytes, b: bytes) -> float:
     for pair in matcher.knnMatch(da, db, k=2):
         if len(pair) == 2 and pair[0].distance < 0.75 * pair[1].distance:
             good += 1
-    return good / min(len(da), len(db))
+    # Over the larger set: a frame with few features must not look like a perfect match.
+    return good / max(len(da), len(db))
 
 
 def _hash_int(h: imagehash.ImageHash) -> int:

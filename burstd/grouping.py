@@ -27,8 +27,9 @@ Similarity = Callable[[Shot, Shot], float]
 # Measured on the benchmark cards: frames of one burst stay above ~0.78 even when noisy and
 # hand-held, different scenes fall below ~0.6; the frames of a pan fill the space between, which is
 # why the learnt cut may not wander above 0.78 (it would start splitting noisy bursts).
-DEFAULT_THRESHOLD = {"hash": 0.76, "features": 0.30}
-THRESHOLD_BOUNDS = {"hash": (0.66, 0.78), "features": (0.15, 0.45)}
+# With -f, the share of matching ORB features: about 0 across scenes, 0.3-0.8 within a burst.
+DEFAULT_THRESHOLD = {"hash": 0.76, "features": 0.15}
+THRESHOLD_BOUNDS = {"hash": (0.66, 0.78), "features": (0.08, 0.22)}
 # An exposure bracket (the same frame at other EVs, in quick succession) changes the hashes more
 # than a hand-held burst does: consecutive shots whose exposure bias differs get this much leeway.
 BRACKET_LEEWAY = {"hash": 0.10, "features": 0.10}

@@ -20,12 +20,15 @@ from tests.photos import DATA, make_burst
 
 T0 = datetime(2026, 11, 24, 9, 0, 0)
 
-# The real CLI, as `nobody` when started as root (root reads every file). Everything it imports
-# lazily is imported first: the interpreter's own files may not be readable by `nobody`.
+# The real CLI, as `nobody` when started as root (root reads every file). A dry run as root first
+# imports everything a scan imports lazily (Pillow's plugins, exiv2, ...): the interpreter's and the
+# venv's own files need not be readable by `nobody`.
 _AS_NOBODY = """
-import os, sys
-import _strptime, burstd.cli, pyexiv2, scipy.fftpack, imagehash, rawpy, cv2, encodings.idna
+import contextlib, io, os, sys, tempfile
+import burstd.cli
 if os.geteuid() == 0:
+    with tempfile.TemporaryDirectory() as warm, contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        burstd.cli.main(["scan", sys.argv[2], "--dry-run", "--cache", os.path.join(warm, "c.sqlite3")])
     os.setgid(65534)
     os.setuid(65534)
 sys.exit(burstd.cli.main(sys.argv[1:]))
