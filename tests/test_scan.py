@@ -216,3 +216,36 @@ def test_recursive_scans_each_folder_on_its_own(burstd, tmp_path: Path) -> None:
     assert burstd.json("scan", root, "--dry-run", check=0)["bursts"] == []
     report = burstd.json("scan", root, "-r", "--dry-run", check=0)
     assert groups(report) == [["DSC_0001.JPG", "DSC_0002.JPG"], ["DSC_0003.JPG", "DSC_0004.JPG"]]
+
+
+def test_progress_bar_only_when_stderr_is_a_terminal(burstd, card: Path) -> None:
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    master, slave = pty.openpty()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "burstd", "scan", str(card), "--dry-run"],
+            stdout=subprocess.PIPE, stderr=slave, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120,
+        )
+        os.close(slave)
+        shown = b""
+        while select.select([master], [], [], 0.5)[0]:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the terminal's far end is closed: all read
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(master)
+    assert result.returncode == 0
+    assert b"analyse  [" in shown and b"10/10" in shown
+    assert b"analyse  [" not in result.stdout  # the bar never pollutes stdout
+    assert "analyse  [" not in burstd("scan", card, "--dry-run", check=0).stderr  # no terminal, no bar
