@@ -1,7 +1,9 @@
-"""The analysis cache: the only module that speaks SQL.
+"""burstd's SQLite database: the only module that speaks SQL.
 
 One SQLite file (WAL mode) maps a file's path, size and mtime_ns to its `Analysis`, and a sidecar's
-fingerprint to what burstd last knew of it (so a warm rescan need not read unchanged sidecars). A hit costs no
+fingerprint to what burstd last knew of it (so a warm rescan need not read unchanged sidecars). For
+the daemon it also keeps each folder's last grouping (for incremental regrouping), the sessions it
+processed, recent errors and its own heartbeat, which `burstd status` reads without ever blocking. A hit costs no
 decode; a changed size or mtime is a miss. Files that turned out not to be images are remembered too,
 so a rescan does not sniff them again; files that failed to decode are never stored, so they are
 retried. The schema carries a version and migrates forward step by step. The cache is only a cache:
@@ -10,6 +12,7 @@ deleting it loses nothing but time.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sqlite3
@@ -28,6 +31,21 @@ from burstd.xmp import SidecarMemo, SidecarState
 # Bump when the analysis itself changes (decode scale, focus measure, hashes): old rows become misses.
 ANALYSIS_VERSION = 2
 NOT_AN_IMAGE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """One finished daemon session, as `burstd status` lists it."""
+
+    folder: Path
+    started: float  # wall-clock seconds
+    ended: float
+    files: int
+    bursts: int
+    written: int  # sidecars created or updated
+    kept_manual: int
+    errors: int
+    seconds: float  # processing time once the folder went quiet
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +82,26 @@ def _create_sidecars(db: sqlite_utils.Database) -> None:
     )
 
 
+def _create_daemon_tables(db: sqlite_utils.Database) -> None:
+    db.execute("CREATE TABLE groupings (folder TEXT PRIMARY KEY, bursts TEXT NOT NULL, updated REAL NOT NULL)")
+    db.execute(
+        """CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY, folder TEXT NOT NULL, started REAL NOT NULL, ended REAL NOT NULL,
+            files INTEGER NOT NULL, bursts INTEGER NOT NULL, written INTEGER NOT NULL,
+            kept_manual INTEGER NOT NULL, errors INTEGER NOT NULL, seconds REAL NOT NULL)"""
+    )
+    db.execute("CREATE TABLE errors (id INTEGER PRIMARY KEY, at REAL NOT NULL, path TEXT NOT NULL, reason TEXT NOT NULL)")
+    db.execute(
+        """CREATE TABLE daemon (
+            id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL, started REAL NOT NULL,
+            heartbeat REAL NOT NULL, state TEXT NOT NULL)"""
+    )
+
+
 # Each migration takes the schema from version i to i + 1.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_files, _create_sidecars]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_files, _create_sidecars, _create_daemon_tables]
+# How many errors the database remembers for `burstd status`.
+ERRORS_KEPT = 200
 
 
 class Cache:
@@ -186,6 +222,70 @@ class Cache:
         if rows:
             with self.db.conn:
                 self.db["sidecars"].upsert_all(rows, pk="path")
+
+    # --- a folder's last grouping, for incremental regrouping -------------------------------------
+
+    def grouping(self, folder: Path) -> list[list[str]]:
+        row = self.db.execute("SELECT bursts FROM groupings WHERE folder = ?", [path_key(folder)]).fetchone()
+        return [] if row is None else json.loads(row[0])
+
+    def store_grouping(self, folder: Path, bursts: list[list[str]]) -> None:
+        with self.db.conn:
+            self.db.execute(
+                "INSERT OR REPLACE INTO groupings (folder, bursts, updated) VALUES (?, ?, ?)",
+                [path_key(folder), json.dumps(bursts), time.time()],
+            )
+
+    # --- what the daemon did and does, for `burstd status` ----------------------------------------
+
+    def record_session(self, session: SessionRecord) -> None:
+        with self.db.conn:
+            self.db["sessions"].insert(dataclasses.asdict(session) | {"folder": path_key(session.folder)})
+
+    def recent_sessions(self, limit: int = 10) -> list[dict]:
+        rows = self.db.execute("SELECT * FROM sessions ORDER BY id DESC LIMIT ?", [limit])
+        return [dict(zip([c[0] for c in rows.description], row)) for row in rows.fetchall()]
+
+    def record_errors(self, errors: Iterable[tuple[float, Path, str]]) -> None:
+        rows = [{"at": at, "path": path_key(path), "reason": reason} for at, path, reason in errors]
+        if rows:
+            with self.db.conn:
+                self.db["errors"].insert_all(rows)
+                self.db.execute(
+                    "DELETE FROM errors WHERE id <= (SELECT max(id) FROM errors) - ?", [ERRORS_KEPT]
+                )
+
+    def recent_errors(self, limit: int = 20, since: float = 0.0) -> list[dict]:
+        rows = self.db.execute(
+            "SELECT at, path, reason FROM errors WHERE at >= ? ORDER BY id DESC LIMIT ?", [since, limit]
+        ).fetchall()
+        return [{"at": at, "path": path, "reason": reason} for at, path, reason in rows]
+
+    def daemon_started(self, pid: int, state: dict) -> None:
+        now = time.time()
+        with self.db.conn:
+            self.db.execute(
+                "INSERT OR REPLACE INTO daemon (id, pid, started, heartbeat, state) VALUES (1, ?, ?, ?, ?)",
+                [pid, now, now, json.dumps(state)],
+            )
+
+    def daemon_heartbeat(self, pid: int, state: dict) -> None:
+        with self.db.conn:
+            self.db.execute(
+                "UPDATE daemon SET heartbeat = ?, state = ? WHERE id = 1 AND pid = ?",
+                [time.time(), json.dumps(state), pid],
+            )
+
+    def daemon_stopped(self, pid: int) -> None:
+        with self.db.conn:
+            self.db.execute("DELETE FROM daemon WHERE id = 1 AND pid = ?", [pid])
+
+    def daemon(self) -> dict | None:
+        row = self.db.execute("SELECT pid, started, heartbeat, state FROM daemon WHERE id = 1").fetchone()
+        if row is None:
+            return None
+        pid, started, heartbeat, state = row
+        return {"pid": pid, "started": started, "heartbeat": heartbeat, "state": json.loads(state)}
 
     def store_orb(self, path: Path, orb: bytes) -> None:
         with self.db.conn:

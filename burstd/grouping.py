@@ -65,24 +65,48 @@ def group_bursts(
 
     `descriptors` maps each shot's primary path to its ORB descriptors when method is "features".
     """
-    if params.method == "features":
-        desc = descriptors or {}
+    return regroup(shots, params, (), descriptors)[0]
 
-        def similarity(a: Shot, b: Shot) -> float:
-            return orb_similarity(desc.get(a.primary, b""), desc.get(b.primary, b""))
 
-    else:
-        similarity = hash_pair_similarity
+def regroup(
+    shots: Sequence[Shot],
+    params: GroupingParams,
+    previous: Sequence[Sequence[str]],
+    descriptors: dict[object, bytes] | None = None,
+) -> tuple[list[Burst], frozenset[str]]:
+    """Group incrementally: keep the bursts of `previous` that nothing new can touch.
 
+    `previous` is the folder's last grouping, as member paths (`str(path)`) per burst in capture
+    order. Per body, the leading run of previous bursts that still match the shots exactly is kept
+    as it was, except the last of them, which shots arriving after it may join: grouping starts
+    again from there. A file sorting into the middle (a second card, a late copy) or a deleted one
+    breaks the match at its burst, so regrouping starts from the first affected position.
+    Returns the bursts in capture order and the ids of those kept untouched.
+    """
+    similarity = _similarity(params, descriptors)
     bursts: list[list[Shot]] = []
+    kept_ids: set[str] = set()
     for body_shots in split_by_body(shots).values():
         ordered = order_shots(body_shots)
+        paths = {str(s.primary) for s in ordered}
+        kept: list[list[Shot]] = []
+        position = 0
+        for members in (b for b in previous if b and b[0] in paths):
+            run = ordered[position : position + len(members)]
+            if [str(s.primary) for s in run] != list(members):
+                break
+            kept.append(run)
+            position += len(run)
+        if kept and position < len(ordered):
+            position -= len(kept.pop())
         threshold = params.threshold
         if threshold is None:
             threshold = adaptive_threshold(ordered, similarity, params)
-        bursts.extend(_sequence(ordered, similarity, threshold, params))
+        bursts.extend(kept)
+        kept_ids.update(burst_id(b) for b in kept)
+        bursts.extend(_sequence(ordered[position:], similarity, threshold, params))
     bursts.sort(key=lambda b: _order_key(b[0]))
-    return [Burst(burst_id(b), tuple(b)) for b in bursts]
+    return [Burst(burst_id(b), tuple(b)) for b in bursts], frozenset(kept_ids)
 
 
 def split_by_body(shots: Sequence[Shot]) -> dict[str, list[Shot]]:
@@ -186,6 +210,17 @@ def _spread(members: Sequence[Shot], count: int) -> Sequence[Shot]:
     if n <= count:
         return members
     return [members[round(i * (n - 1) / (count - 1))] for i in range(count)]
+
+
+def _similarity(params: GroupingParams, descriptors: dict[object, bytes] | None) -> Similarity:
+    if params.method != "features":
+        return hash_pair_similarity
+    desc = descriptors or {}
+
+    def similarity(a: Shot, b: Shot) -> float:
+        return orb_similarity(desc.get(a.primary, b""), desc.get(b.primary, b""))
+
+    return similarity
 
 
 def _bracketed(a: Shot, b: Shot) -> bool:

@@ -18,7 +18,7 @@ from burstd.analyse import analyse_file
 from burstd.cache import NOT_AN_IMAGE, Cache, CacheEntry
 from burstd.discover import Candidate, discover
 from burstd.errors import ImageError
-from burstd.grouping import GroupingParams, group_bursts
+from burstd.grouping import GroupingParams, regroup
 from burstd.models import Analysis, FileProblem, RatedBurst, ScanSettings, SidecarFields, SidecarOutcome, Shot
 from burstd.naming import is_raw_name, natural_key, shot_stem
 from burstd.ranking import rate_burst
@@ -53,24 +53,60 @@ def scan_folder(root: Path, settings: ScanSettings, cache: Cache, progress: Prog
     candidates, problems = discover(root, recursive=settings.recursive, extra_patterns=settings.extra_excludes)
     report.problems.extend(problems)
     report.files = len(candidates)
-    to_analyse, companions = plan_pairs(candidates)
-    analyses, orbs = analyse(to_analyse, settings, cache, report, progress)
-    shots = pair_shots(analyses, companions)
-    for folder_shots in by_folder(shots):
-        params = GroupingParams(settings.method, settings.threshold, settings.max_gap)
-        for burst in group_bursts(folder_shots, params, orbs):
-            report.bursts.append(
-                rate_burst(
-                    burst,
-                    max_rank=settings.max_rank,
-                    scheme=settings.scheme,
-                    singleton_rating=settings.singleton_rating,
-                    reject_below=settings.reject_below,
-                )
-            )
-    report.sidecars = write(report.bursts, settings, cache, progress)
+    shots, orbs = collect_shots(candidates, settings, cache, report, progress)
+    for folder, folder_shots in by_folder(shots):
+        settle_folder(folder, folder_shots, orbs, settings, cache, report, incremental=False, progress=progress)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def collect_shots(
+    candidates: Sequence[Candidate],
+    settings: ScanSettings,
+    cache: Cache,
+    report: ScanReport,
+    progress: Progress | None = None,
+) -> tuple[list[Shot], dict[object, bytes]]:
+    """The shots among the candidates: RAW+JPEG paired, each analysed (from the cache when it can)."""
+    to_analyse, companions = plan_pairs(candidates)
+    analyses, orbs = analyse(to_analyse, settings, cache, report, progress)
+    return pair_shots(analyses, companions), orbs
+
+
+def settle_folder(
+    folder: Path,
+    shots: Sequence[Shot],
+    orbs: dict[object, bytes],
+    settings: ScanSettings,
+    cache: Cache,
+    report: ScanReport,
+    *,
+    incremental: bool,
+    progress: Progress | None = None,
+) -> frozenset[str]:
+    """Group, rate and write one folder's shots; returns the ids of bursts kept untouched.
+
+    Incremental (the daemon): bursts of the folder's stored grouping that nothing new can join are
+    kept as they were and their sidecars are not even looked at. A scan regroups everything.
+    """
+    params = GroupingParams(settings.method, settings.threshold, settings.max_gap)
+    previous = cache.grouping(folder) if incremental else ()
+    bursts, kept = regroup(shots, params, previous, orbs)
+    rated = [
+        rate_burst(
+            burst,
+            max_rank=settings.max_rank,
+            scheme=settings.scheme,
+            singleton_rating=settings.singleton_rating,
+            reject_below=settings.reject_below,
+        )
+        for burst in bursts
+    ]
+    report.bursts.extend(rated)
+    report.sidecars.update(write([r for r in rated if r.burst.id not in kept], settings, cache, progress))
+    if not settings.dry_run:
+        cache.store_grouping(folder, [[str(s.primary) for s in b.shots] for b in bursts])
+    return kept
 
 
 def analyse(
@@ -132,12 +168,12 @@ def pair_shots(analyses: dict[Path, Analysis], companions: dict[Path, tuple[Path
     return [Shot(path, analysis, companions.get(path, ())) for path, analysis in analyses.items()]
 
 
-def by_folder(shots: Sequence[Shot]) -> list[list[Shot]]:
+def by_folder(shots: Sequence[Shot]) -> list[tuple[Path, list[Shot]]]:
     """Bursts never span folders."""
     folders: dict[Path, list[Shot]] = {}
     for shot in shots:
         folders.setdefault(shot.primary.parent, []).append(shot)
-    return [folders[k] for k in sorted(folders, key=lambda p: natural_key(str(p)))]
+    return [(k, folders[k]) for k in sorted(folders, key=lambda p: natural_key(str(p)))]
 
 
 def write(

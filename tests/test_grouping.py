@@ -90,3 +90,38 @@ def test_otsu_cut_needs_two_classes() -> None:
     assert otsu_cut(__import__("numpy").array([0.9, 0.91, 0.92, 0.93])) is None
     cut = otsu_cut(__import__("numpy").array([0.95, 0.97, 0.96, 0.55, 0.6, 0.98]))
     assert 0.6 < cut < 0.95
+
+
+def test_regroup_keeps_earlier_bursts_and_regroups_only_the_tail() -> None:
+    from burstd.grouping import regroup
+
+    other = flip(BASE, 32, 5)
+    first = [shot(f"{i}.jpg", i * 0.1, flip(BASE, 2, i)) for i in range(3)]
+    second = [shot(f"{i}.jpg", 10 + i * 0.1, flip(other, 2, i)) for i in range(3, 6)]
+    bursts, kept = regroup(first + second, GroupingParams(), ())
+    assert names(bursts) == [["0.jpg", "1.jpg", "2.jpg"], ["3.jpg", "4.jpg", "5.jpg"]] and not kept
+    previous = [[str(s.primary) for s in b.shots] for b in bursts]
+    # More frames of the second scene arrive: the first burst is kept, the second regrouped.
+    later = [shot(f"{i}.jpg", 10 + i * 0.1, flip(other, 2, i)) for i in range(6, 8)]
+    bursts2, kept2 = regroup(first + second + later, GroupingParams(), previous)
+    assert names(bursts2) == [["0.jpg", "1.jpg", "2.jpg"], ["3.jpg", "4.jpg", "5.jpg", "6.jpg", "7.jpg"]]
+    assert kept2 == {bursts[0].id}
+
+
+def test_regroup_from_the_first_affected_burst() -> None:
+    from burstd.grouping import regroup
+
+    scenes = [flip(BASE, 32, 10 + k) for k in range(3)]
+    shots = [shot(f"{k}{i}.jpg", k * 60 + i * 0.1, flip(scenes[k], 2, i)) for k in range(3) for i in range(3)]
+    bursts, _ = regroup(shots, GroupingParams(), ())
+    previous = [[str(s.primary) for s in b.shots] for b in bursts]
+    # A late copy sorts into the middle burst; a frame of the first burst was deleted.
+    late = shot("1x.jpg", 60.15, flip(scenes[1], 2, 9))
+    remaining = [s for s in shots if s.primary.name != "01.jpg"] + [late]
+    bursts2, kept = regroup(remaining, GroupingParams(), previous)
+    assert names(bursts2) == [["00.jpg", "02.jpg"], ["10.jpg", "11.jpg", "1x.jpg", "12.jpg"], ["20.jpg", "21.jpg", "22.jpg"]]
+    assert kept == frozenset()  # the first burst lost a frame: everything after it was regrouped
+    # Nothing new at all: every burst is kept.
+    previous2 = [[str(s.primary) for s in b.shots] for b in bursts2]
+    bursts3, kept3 = regroup(remaining, GroupingParams(), previous2)
+    assert names(bursts3) == names(bursts2) and kept3 == {b.id for b in bursts2}
