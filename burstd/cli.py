@@ -16,7 +16,7 @@ from typing import TextIO
 
 from burstd import __version__
 from burstd.cache import Cache
-from burstd.errors import BurstdError
+from burstd.errors import BurstdError, ConfigError
 from burstd.models import ScanSettings, SidecarAction
 from burstd.pipeline import ScanReport, scan_folder
 
@@ -54,6 +54,40 @@ def build_parser() -> argparse.ArgumentParser:
                       help="reject (rating -1) frames scoring below this fraction of their burst's best, e.g. 0.3")
     scan.add_argument("--workers", type=int, default=0, metavar="N", help="decoding threads (default: one per core)")
     scan.add_argument("--cache", type=Path, metavar="FILE", help="analysis cache (default $XDG_STATE_HOME/burstd/cache.sqlite3)")
+    run = commands.add_parser(
+        "run",
+        help="watch the configured roots and rate every card dump that lands there",
+        description="The daemon: watch the roots of the global configuration "
+        "($XDG_CONFIG_HOME/burstd/config.toml), batch arriving files into sessions per folder, and "
+        "group, rank and rate each folder once it has been quiet. Example: burstd run -v",
+    )
+    run.add_argument("--config", type=Path, metavar="FILE", help="global configuration (default $XDG_CONFIG_HOME/burstd/config.toml)")
+    run.add_argument("--cache", type=Path, metavar="FILE", help="database (default: the config's `cache`, else $XDG_STATE_HOME/burstd/cache.sqlite3)")
+    run.add_argument("-v", "--verbose", action="store_true", help="log every file event and decision")
+    status = commands.add_parser(
+        "status",
+        help="is the daemon running, and what did it do",
+        description="Read the daemon's database (never waiting on the daemon): whether it runs, the "
+        "watched roots, files arriving and being analysed, the last sessions and recent errors. Exit "
+        "codes: 0 running and healthy, 1 running with problems, 3 not running. Example: burstd status --json",
+    )
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
+    status.add_argument("--config", type=Path, metavar="FILE", help="global configuration (to find the database)")
+    status.add_argument("--cache", type=Path, metavar="FILE", help="database to read")
+    config = commands.add_parser("config", help="show the configuration in effect",
+                                 description="Example: burstd config show ~/Pictures/Import/sports")
+    config_commands = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    show = config_commands.add_parser("show", help="the effective settings of a folder and where each came from",
+                                      description="Example: burstd config show ~/Pictures/Import/sports")
+    show.add_argument("directory", metavar="DIR", type=Path)
+    show.add_argument("--config", type=Path, metavar="FILE", help="global configuration (default $XDG_CONFIG_HOME/burstd/config.toml)")
+    install = commands.add_parser(
+        "install-service",
+        help="install and start the systemd user service",
+        description="Write ~/.config/systemd/user/burstd.service running this burstd, then "
+        "`systemctl --user enable --now burstd`. Example: burstd install-service",
+    )
+    install.add_argument("--no-enable", action="store_true", help="only write the unit file")
     return parser
 
 
@@ -69,11 +103,84 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "scan":
             return cmd_scan(args, parser)
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "status":
+            return cmd_status(args)
+        if args.command == "config":
+            return cmd_config_show(args)
+        if args.command == "install-service":
+            return cmd_install_service(args)
     except BrokenPipeError:  # `burstd scan ... | head`: the reader left, nothing more to say
         sys.stderr.close()
         return EXIT_OK
     parser.error(f"unknown command {args.command}")  # pragma: no cover - argparse catches it first
     return EXIT_USAGE
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from burstd import daemon, service
+
+    service.setup_logging(verbose=args.verbose)
+    try:
+        return daemon.run(args.config, args.cache)
+    except ConfigError as exc:
+        print(f"burstd: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BurstdError as exc:
+        print(f"burstd: {exc}", file=sys.stderr)
+        return EXIT_FAILURES
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from burstd import status
+
+    try:
+        cache_path = args.cache or _configured_cache(args.config)
+        info = status.gather(cache_path)
+    except BurstdError as exc:
+        print(f"burstd: {exc}", file=sys.stderr)
+        return status.EXIT_NOT_RUNNING
+    if args.json:
+        json.dump(info, sys.stdout, indent=1, default=str)
+        sys.stdout.write("\n")
+    else:
+        print(status.render(info))
+    return status.exit_code(info)
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    from burstd.config import describe, folder_settings, load_global
+
+    try:
+        settings, provenance = folder_settings(args.directory, load_global(args.config))
+    except ConfigError as exc:
+        print(f"burstd: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(describe(settings, provenance))
+    return EXIT_OK
+
+
+def cmd_install_service(args: argparse.Namespace) -> int:
+    from burstd.service import ServiceError, install_service
+
+    try:
+        for line in install_service(enable=not args.no_enable):
+            print(line)
+    except (ServiceError, OSError) as exc:
+        print(f"burstd: {exc}", file=sys.stderr)
+        return EXIT_FAILURES
+    return EXIT_OK
+
+
+def _configured_cache(config_path: Path | None) -> Path:
+    from burstd.cache import default_cache_path
+    from burstd.config import load_global
+
+    try:
+        return load_global(config_path).cache or default_cache_path()
+    except ConfigError:
+        return default_cache_path()
 
 
 def settings_from_args(args: argparse.Namespace) -> tuple[ScanSettings, list[str]]:

@@ -83,6 +83,7 @@ def settle_folder(
     *,
     incremental: bool,
     progress: Progress | None = None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> frozenset[str]:
     """Group, rate and write one folder's shots; returns the ids of bursts kept untouched.
 
@@ -103,8 +104,8 @@ def settle_folder(
         for burst in bursts
     ]
     report.bursts.extend(rated)
-    report.sidecars.update(write([r for r in rated if r.burst.id not in kept], settings, cache, progress))
-    if not settings.dry_run:
+    report.sidecars.update(write([r for r in rated if r.burst.id not in kept], settings, cache, progress, stop))
+    if not settings.dry_run and not stop():
         cache.store_grouping(folder, [[str(s.primary) for s in b.shots] for b in bursts])
     return kept
 
@@ -177,14 +178,24 @@ def by_folder(shots: Sequence[Shot]) -> list[tuple[Path, list[Shot]]]:
 
 
 def write(
-    bursts: Sequence[RatedBurst], settings: ScanSettings, cache: Cache, progress: Progress | None = None
+    bursts: Sequence[RatedBurst],
+    settings: ScanSettings,
+    cache: Cache,
+    progress: Progress | None = None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> dict[Path, list[SidecarOutcome]]:
-    """Write every shot's sidecars; what was learnt about each sidecar goes back to the cache."""
+    """Write every shot's sidecars; what was learnt about each sidecar goes back to the cache.
+
+    `stop` is asked between sidecars (each write is atomic): on shutdown the rest is left for the
+    next start, which finds the folder unsettled and does it again.
+    """
     images = [(image, rated, member) for rated in bursts for member in rated.members for image in member.shot.files]
     memos = cache.sidecar_memos(sidecar_path(image) for image, _, _ in images)
     outcomes: dict[Path, list[SidecarOutcome]] = {}
     learnt: list[tuple[Path, SidecarMemo]] = []
     for done, (image, rated, member) in enumerate(images, start=1):
+        if stop():
+            break
         fields = SidecarFields(member.rating, rated.burst.id, member.rank, len(rated.members), member.score)
         outcome, memo = apply_sidecar(
             image, fields, memo=memos.get(sidecar_path(image)),

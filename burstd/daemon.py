@@ -1,0 +1,360 @@
+"""`burstd run`: the process lifecycle and the main loop. The only module that owns them.
+
+One instance per user (a lock beside the database). The main loop is the only thread that writes
+the database or sidecars; it sleeps on one queue until the next event or deadline, so an idle
+daemon costs almost nothing. Events from the watcher feed `Arrivals`; each file is analysed as soon
+as it is complete (in worker threads, results back through the queue), and when a folder has been
+quiet for its `quiet_seconds` the session is settled through the same pipeline stage `scan` uses,
+regrouping only what the new files can touch. SIGTERM stops taking work, lets the sidecar being
+written finish (each write is atomic) and exits 0; SIGHUP reloads the global configuration.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import queue
+import signal
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path, PurePath
+
+from burstd.analyse import analyse_file
+from burstd.arrivals import Arrivals, Event, Session
+from burstd.cache import NOT_AN_IMAGE, Cache, CacheEntry, SessionRecord
+from burstd.config import DaemonConfig, FolderSettings, folder_settings, load_global
+from burstd.discover import Candidate, discover
+from burstd.errors import BurstdError, ConfigError, ImageError
+from burstd.models import SidecarAction
+from burstd.naming import is_ignored_name, is_raw_name, shot_stem
+from burstd.pipeline import ScanReport, collect_shots, settle_folder
+from burstd.service import Notifier
+from burstd.watch import Watcher
+
+log = logging.getLogger("burstd")
+
+HEARTBEAT_SECONDS = 15.0  # how often the database hears from the daemon when nothing happens
+BUSY_HEARTBEAT_SECONDS = 1.0  # ... and while files arrive, so `burstd status` stays current
+STAT_EVERY = 0.25  # how often files still being written are looked at
+QUIET_CACHE_SECONDS = 5.0  # how long a folder's quiet period is trusted before .burstd.toml is read again
+
+
+class AlreadyRunning(BurstdError):
+    """Another burstd daemon runs for this user."""
+
+
+class Daemon:
+    def __init__(self, config: DaemonConfig, cache: Cache, config_path: Path | None = None) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.cache = cache
+        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self.arrivals = Arrivals(config.stable_seconds)
+        self.notifier = Notifier()
+        self.watcher = Watcher(config.roots, self.inbox)
+        self.pool = ThreadPoolExecutor(max_workers=config.folder.scan.workers or os.cpu_count() or 1,
+                                       thread_name_prefix="analyse")
+        self.stopping = False
+        self.reload = False
+        self.current: str | None = None
+        self.folder_problems: dict[str, list[str]] = {}
+        self._quiet: dict[PurePath, tuple[float, float]] = {}
+        self._lock_fd: int | None = None
+        self.started = time.time()
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        self._take_lock()
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGHUP, self._on_signal)
+        self.cache.daemon_started(os.getpid(), self.state())
+        try:
+            self.watcher.start()
+            for root in self.config.roots:
+                self.catch_up(root)
+            self.notifier.ready(self.status_line())
+            log.info("watching %s", ", ".join(str(r) for r in self.config.roots) or "no roots (add some to the config)")
+            self.loop()
+        finally:
+            self.notifier.stopping()
+            self.watcher.stop()
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.cache.daemon_stopped(os.getpid())
+            log.info("stopped")
+        return 0
+
+    def _take_lock(self) -> None:
+        lock = self.cache.path.parent / "burstd.lock"
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            other = self.cache.daemon()
+            pid = f" (pid {other['pid']})" if other else ""
+            raise AlreadyRunning(f"burstd is already running{pid}") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._lock_fd = fd  # held until the process exits
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        if signum == signal.SIGHUP:
+            self.reload = True
+        else:
+            self.stopping = True
+        self.inbox.put(("wake",))
+
+    # --- the loop ----------------------------------------------------------------------------------
+
+    def loop(self) -> None:
+        next_beat = 0.0
+        while not self.stopping:
+            now = time.monotonic()
+            self._handle(self._next_message(now, next_beat))
+            while True:  # everything that is already there, in one go
+                try:
+                    self._handle(self.inbox.get_nowait())
+                except queue.Empty:
+                    break
+            if self.reload:
+                self._reload()
+            now = time.monotonic()
+            for path in self.arrivals.pending_files():
+                self.arrivals.observe(path, _stat(path), now)
+            for path in self.arrivals.take_complete():
+                self._analyse(Path(path))
+            for session in self.arrivals.take_sessions(now, self.quiet_for):
+                if self.stopping:
+                    break
+                self.settle(session)
+            if now >= next_beat:
+                for root in self.watcher.check_roots():
+                    self.catch_up(root)
+                self.heartbeat()
+                next_beat = now + self._beat_interval()
+
+    def _next_message(self, now: float, next_beat: float) -> tuple:
+        wait = next_beat - now
+        deadline = self.arrivals.next_deadline(now, self.quiet_for)
+        if deadline is not None:
+            wait = min(wait, deadline - now)
+        if self.arrivals.pending_files():
+            wait = min(wait, STAT_EVERY)
+        try:
+            return self.inbox.get(timeout=max(0.01, wait))
+        except queue.Empty:
+            return ("wake",)
+
+    def _handle(self, message: tuple) -> None:
+        kind = message[0]
+        if kind == "fs":
+            _, path, event, at = message
+            self.arrivals.event(PurePath(path), event, at)
+        elif kind == "dir":
+            self._arrived_folder(message[1])
+        elif kind == "analysed":
+            _, candidate, result = message
+            self._analysed(candidate, result)
+
+    def _beat_interval(self) -> float:
+        interval = HEARTBEAT_SECONDS if not self.arrivals.folders() else BUSY_HEARTBEAT_SECONDS
+        watchdog = self.notifier.watchdog_interval
+        return min(interval, watchdog) if watchdog else interval
+
+    # --- files -----------------------------------------------------------------------------------
+
+    def _arrived_folder(self, folder: Path) -> None:
+        """A folder appeared with its contents (`cp -r`, `mv`): its files count as created now."""
+        now = time.monotonic()
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            for name in filenames:
+                if not is_ignored_name(name):
+                    self.arrivals.event(PurePath(dirpath, name), Event.CREATED, now)
+
+    def _analyse(self, path: Path) -> None:
+        """Analyse a complete file in a worker, unless the cache already knows it."""
+        try:
+            st = path.stat()
+        except OSError:
+            self.arrivals.event(PurePath(path), Event.DELETED, time.monotonic())
+            self.arrivals.analysed(PurePath(path))
+            return
+        candidate = Candidate(path, st.st_size, st.st_mtime_ns)
+        if self.cache.lookup([(path, candidate.size, candidate.mtime_ns)]):
+            self.arrivals.analysed(PurePath(path))
+            return
+        future = self.pool.submit(_analyse_candidate, candidate)
+        future.add_done_callback(lambda f: self.inbox.put(("analysed", candidate, f.result())))
+
+    def _analysed(self, candidate: Candidate, result: tuple) -> None:
+        self.arrivals.analysed(PurePath(candidate.path))
+        if isinstance(result, str):  # the reason it failed; the session reports it again
+            return
+        kind, analysis = result
+        if _stat(PurePath(candidate.path)) == (candidate.size, candidate.mtime_ns):
+            self.cache.store([(candidate.path, candidate.size, candidate.mtime_ns, CacheEntry(kind or NOT_AN_IMAGE, analysis))])
+
+    # --- sessions --------------------------------------------------------------------------------
+
+    def quiet_for(self, folder: PurePath) -> float:
+        now = time.monotonic()
+        known = self._quiet.get(folder)
+        if known is None or now - known[1] > QUIET_CACHE_SECONDS:
+            try:
+                seconds = folder_settings(Path(folder), self.config)[0].quiet_seconds
+            except ConfigError:
+                seconds = self.config.folder.quiet_seconds
+            known = self._quiet[folder] = (seconds, now)
+        return known[0]
+
+    def settle(self, session: Session) -> None:
+        """Group, rate and write a folder whose session is over; record what happened."""
+        folder = Path(session.folder)
+        started_wall = time.time() - (time.monotonic() - session.started)
+        t0 = time.perf_counter()
+        if not folder.is_dir():
+            return
+        try:
+            settings = self._settings(folder)
+        except ConfigError as exc:
+            self.folder_problems[str(folder)] = exc.problems
+            log.error("%s: skipped, its configuration is invalid:\n%s", folder, "\n".join(f"  - {p}" for p in exc.problems))
+            self.cache.record_errors([(time.time(), folder, "invalid configuration: " + "; ".join(exc.problems))])
+            return
+        self.folder_problems.pop(str(folder), None)
+        self.current = str(folder)
+        self.heartbeat()
+        report = ScanReport(folder)
+        candidates, problems = discover(folder)
+        report.problems.extend(problems)
+        report.files = len(candidates)
+        shots, orbs = collect_shots(candidates, settings.scan, self.cache, report)
+        settle_folder(folder, shots, orbs, settings.scan, self.cache, report, incremental=True,
+                      stop=lambda: self.stopping)
+        self.current = None
+        actions = Counter(o.action for outs in report.sidecars.values() for o in outs)
+        failed = [o for outs in report.sidecars.values() for o in outs if o.action is SidecarAction.FAILED]
+        errors = [(time.time(), p.path, p.reason) for p in report.problems] + [(time.time(), o.path, o.reason) for o in failed]
+        record = SessionRecord(
+            folder=folder, started=started_wall, ended=time.time(), files=len(session.arrived),
+            bursts=len(report.bursts), written=actions[SidecarAction.CREATED] + actions[SidecarAction.UPDATED],
+            kept_manual=actions[SidecarAction.KEPT_MANUAL], errors=len(errors), seconds=time.perf_counter() - t0,
+        )
+        self.cache.record_session(record)
+        self.cache.record_errors(errors)
+        for _, path, reason in errors:
+            log.error("%s: %s", path, reason)
+        log.info(
+            "%s: %d new files, %d bursts, %d sidecars written, %d manual ratings kept, %d errors, %.1f s",
+            folder, record.files, record.bursts, record.written, record.kept_manual, record.errors, record.seconds,
+        )
+        self.heartbeat()
+
+    def _settings(self, folder: Path) -> FolderSettings:
+        settings = folder_settings(folder, self.config)[0]
+        return replace(settings, scan=replace(settings.scan, dry_run=False, force=False, recursive=False))
+
+    def catch_up(self, root: Path) -> None:
+        """Reconcile a root with the database: what arrived while burstd was away gets processed."""
+        if not root.is_dir():
+            return
+        now = time.monotonic()
+        recent = time.time() - self.config.stable_seconds
+        for dirpath, dirnames, _files in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            folder = Path(dirpath)
+            candidates, _ = discover(folder)
+            if not candidates or self._settled(folder, candidates):
+                continue
+            for c in candidates:
+                # Old enough files are complete as they are; a fresh one may still be copying.
+                event = Event.MOVED_IN if c.mtime_ns / 1e9 < recent else Event.CREATED
+                self.arrivals.event(PurePath(c.path), event, now)
+
+    def _settled(self, folder: Path, candidates: list[Candidate]) -> bool:
+        """Whether the folder's files are exactly those its stored grouping was made from."""
+        known = self.cache.lookup((c.path, c.size, c.mtime_ns) for c in candidates)
+        if len(known) < len(candidates):
+            return False
+        grouped = {p for burst in self.cache.grouping(folder) for p in burst}
+        images = {str(p) for p, entry in known.items() if entry.analysis is not None}
+        return grouped <= images and images - grouped <= _companions_of(images)
+
+    def _reload(self) -> None:
+        self.reload = False
+        try:
+            config = load_global(self.config_path)
+        except ConfigError as exc:
+            log.error("SIGHUP: the new configuration is invalid, keeping the old one:\n%s", exc)
+            return
+        if config.roots != self.config.roots:
+            log.warning("SIGHUP: roots changed; restart burstd to watch the new roots")
+            config = replace(config, roots=self.config.roots)
+        self.config = config
+        self._quiet.clear()
+        log.info("SIGHUP: configuration reloaded from %s", config.path or "defaults")
+
+    # --- status ----------------------------------------------------------------------------------
+
+    def state(self) -> dict:
+        waiting, analysing = self.arrivals.counts()
+        return {
+            "roots": [str(r) for r in self.config.roots],
+            "missing_roots": sorted(str(r) for r in self.watcher.missing),
+            "polled_roots": sorted(str(r) for r in self.watcher.polled),
+            "waiting": waiting,
+            "analysing": analysing,
+            "current": self.current,
+            "open_folders": sorted(str(f) for f in self.arrivals.folders()),
+            "folder_problems": self.folder_problems,
+            "config": str(self.config.path) if self.config.path else None,
+        }
+
+    def status_line(self) -> str:
+        waiting, analysing = self.arrivals.counts()
+        roots = len(self.config.roots) - len(self.watcher.missing)
+        line = f"watching {roots} root(s); {waiting} file(s) arriving, {analysing} being analysed"
+        return line + (f"; settling {self.current}" if self.current else "")
+
+    def heartbeat(self) -> None:
+        self.cache.daemon_heartbeat(os.getpid(), self.state())
+        self.notifier.watchdog()
+        self.notifier.status(self.status_line())
+
+
+def _analyse_candidate(c: Candidate) -> tuple | str:
+    """Worker: the analysis of one file, or the reason it failed (reported by its session)."""
+    try:
+        kind, analysis, _orb = analyse_file(c.path, c.mtime_ns)
+    except ImageError as exc:
+        return exc.reason
+    except Exception as exc:  # a decoder bug must not kill the worker; the session says which file
+        return f"unexpected error: {type(exc).__name__}: {exc}"
+    return kind, analysis
+
+
+def _stat(path: PurePath) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns)
+
+
+def _companions_of(images: set[str]) -> set[str]:
+    """Images that are the RAW companions of a JPEG in the same set (never grouped on their own)."""
+    stems = {(str(Path(p).parent), shot_stem(Path(p).name)) for p in images if not is_raw_name(Path(p).name)}
+    return {p for p in images if is_raw_name(Path(p).name) and (str(Path(p).parent), shot_stem(Path(p).name)) in stems}
+
+
+def run(config_path: Path | None = None, cache_path: Path | None = None) -> int:
+    """Load the configuration, open the database, run until stopped."""
+    config = load_global(config_path)
+    with Cache.open(cache_path or config.cache) as cache:
+        return Daemon(config, cache, config_path).run()

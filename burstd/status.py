@@ -1,0 +1,116 @@
+"""`burstd status`: what the daemon is doing, read from the database; it never waits on the daemon.
+
+Running means: the daemon's row is there, its process is alive and its heartbeat is recent. Exit
+codes follow `systemctl is-active`: 0 running and healthy, 3 not running, 1 running but reporting
+problems (a root missing, an invalid folder configuration, or file errors in the last hour).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+
+from burstd.cache import Cache
+
+STALE_AFTER = 60.0  # seconds without a heartbeat after which the daemon counts as gone
+RECENT_ERRORS = 3600.0  # errors this recent make a running daemon unhealthy
+EXIT_HEALTHY, EXIT_PROBLEMS, EXIT_NOT_RUNNING = 0, 1, 3
+
+
+def gather(cache_path: Path, now: float | None = None) -> dict:
+    """Everything `burstd status` shows, as plain data (also its --json)."""
+    now = time.time() if now is None else now
+    info: dict = {"database": str(cache_path), "running": False, "daemon": None, "sessions": [], "errors": []}
+    if not cache_path.exists():
+        info["problems"] = []
+        return info
+    with Cache.open_readonly(cache_path) as cache:
+        daemon = cache.daemon()
+        info["sessions"] = cache.recent_sessions(10)
+        info["errors"] = cache.recent_errors(20)
+    if daemon is not None:
+        alive = _alive(daemon["pid"]) and now - daemon["heartbeat"] < STALE_AFTER
+        info["running"] = alive
+        info["daemon"] = daemon | {"uptime": now - daemon["started"], "since_heartbeat": now - daemon["heartbeat"]}
+    problems: list[str] = []
+    if info["running"]:
+        state = daemon["state"]
+        problems += [f"root missing: {r}" for r in state.get("missing_roots", [])]
+        problems += [f"invalid configuration in {f}: {'; '.join(p)}" for f, p in state.get("folder_problems", {}).items()]
+        recent = [e for e in info["errors"] if now - e["at"] < RECENT_ERRORS]
+        if recent:
+            problems.append(f"{len(recent)} file error(s) in the last hour")
+    info["problems"] = problems
+    return info
+
+
+def exit_code(info: dict) -> int:
+    if not info["running"]:
+        return EXIT_NOT_RUNNING
+    return EXIT_PROBLEMS if info["problems"] else EXIT_HEALTHY
+
+
+def render(info: dict) -> str:
+    lines = []
+    daemon = info["daemon"]
+    if info["running"]:
+        state = daemon["state"]
+        lines.append(
+            f"burstd is running (pid {daemon['pid']}, up {_duration(daemon['uptime'])}, "
+            f"last heartbeat {daemon['since_heartbeat']:.0f} s ago)"
+        )
+        lines.append("watched roots:")
+        for root in state.get("roots", []):
+            flag = " (missing)" if root in state.get("missing_roots", []) else (
+                " (polled)" if root in state.get("polled_roots", []) else "")
+            lines.append(f"  {root}{flag}")
+        lines.append(f"files arriving: {state.get('waiting', 0)}, being analysed: {state.get('analysing', 0)}")
+        if state.get("current"):
+            lines.append(f"settling now: {state['current']}")
+        for folder in state.get("open_folders", []):
+            lines.append(f"session open: {folder}")
+    elif daemon is not None:
+        lines.append(f"burstd is not running (last heard of {_ago(daemon['since_heartbeat'])}, pid {daemon['pid']})")
+    else:
+        lines.append("burstd is not running")
+    if info["sessions"]:
+        lines.append("last sessions:")
+        for s in info["sessions"]:
+            lines.append(
+                f"  {_when(s['ended'])}  {s['folder']}: {s['files']} files, {s['bursts']} bursts, "
+                f"{s['written']} sidecars written, {s['kept_manual']} manual kept, {s['errors']} errors, {s['seconds']:.1f} s"
+            )
+    if info["errors"]:
+        lines.append("recent errors:")
+        for e in info["errors"][:10]:
+            lines.append(f"  {_when(e['at'])}  {e['path']}: {e['reason']}")
+    for problem in info["problems"]:
+        lines.append(f"problem: {problem}")
+    return "\n".join(lines)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
+
+
+def _ago(seconds: float) -> str:
+    return f"{_duration(seconds)} ago"
+
+
+def _when(at: float) -> str:
+    return datetime.fromtimestamp(at).strftime("%Y-%m-%d %H:%M:%S")

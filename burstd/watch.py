@@ -1,0 +1,143 @@
+"""Watch the roots: watchdog observers whose handler only filters names and enqueues events.
+
+inotify by default; a root whose watches cannot be added (the per-user inotify limit) falls back to
+a polling observer, said once and clearly. A root that disappears (a card or a network drive
+unplugged) is reported and watched again when it returns. Everything the handler sees goes onto
+the daemon's queue as `("fs", path, Event, monotonic time)` or `("dir", path)` for a folder that
+appeared with its contents (`cp -r`, `mv` of a whole card folder).
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import queue
+import time
+from pathlib import Path
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver, ObservedWatch
+from watchdog.observers.polling import PollingObserver
+
+from burstd.arrivals import Event
+from burstd.naming import is_ignored_name
+
+log = logging.getLogger("burstd")
+
+_KINDS = {
+    "created": Event.CREATED,
+    "modified": Event.MODIFIED,
+    "attrib": Event.MODIFIED,  # `cp -p` and file managers set times after closing
+    "closed": Event.CLOSED,
+    "deleted": Event.DELETED,
+}
+_LIMIT_ERRNOS = {errno.ENOSPC, errno.EMFILE}
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, inbox: queue.SimpleQueue) -> None:
+        self.inbox = inbox
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        now = time.monotonic()
+        src = os.fsdecode(event.src_path)
+        if event.event_type == "moved":
+            dest = os.fsdecode(event.dest_path)
+            if event.is_directory:
+                self.inbox.put(("dir", Path(dest)))
+                return
+            self._put(src, Event.DELETED, now)
+            self._put(dest, Event.MOVED_IN, now)
+            return
+        if event.is_directory:
+            if event.event_type == "created":
+                self.inbox.put(("dir", Path(src)))
+            return
+        kind = _KINDS.get(event.event_type)
+        if kind is not None:
+            self._put(src, kind, now)
+
+    def _put(self, path: str, kind: Event, now: float) -> None:
+        if not is_ignored_name(os.path.basename(path)):  # temp copies, hidden files, sidecars
+            self.inbox.put(("fs", Path(path), kind, now))
+
+
+class Watcher:
+    """One inotify observer for every root it can watch, a polling one for the rest."""
+
+    def __init__(self, roots: tuple[Path, ...], inbox: queue.SimpleQueue, poll_interval: float = 2.0) -> None:
+        self.roots = roots
+        self.inbox = inbox
+        self.poll_interval = poll_interval
+        self._handler = _Handler(inbox)
+        self._inotify: BaseObserver = Observer()
+        self._polling: BaseObserver | None = None
+        self._watches: dict[Path, tuple[BaseObserver, ObservedWatch]] = {}
+        self.missing: set[Path] = set()
+        self.polled: set[Path] = set()
+
+    def start(self) -> None:
+        self._inotify.start()
+        for root in self.roots:
+            self._watch(root)
+
+    def stop(self) -> None:
+        for observer in (self._inotify, self._polling):
+            if observer is not None:
+                observer.stop()
+        for observer in (self._inotify, self._polling):
+            if observer is not None and observer.is_alive():
+                observer.join(timeout=5)
+
+    def check_roots(self) -> list[Path]:
+        """Notice roots that went away or came back; returns the roots that came back."""
+        returned = []
+        for root in self.roots:
+            present = root.is_dir()
+            if root in self.missing and present:
+                log.warning("%s is back: watching it again", root)
+                self.missing.discard(root)
+                self._watch(root)
+                returned.append(root)
+            elif root not in self.missing and not present:
+                log.warning("%s has disappeared (unplugged?): burstd goes on and watches for its return", root)
+                self._unwatch(root)
+                self.missing.add(root)
+        return returned
+
+    def _watch(self, root: Path) -> None:
+        if not root.is_dir():
+            if root not in self.missing:
+                log.warning("%s does not exist (yet): watching for it", root)
+            self.missing.add(root)
+            return
+        if root not in self.polled:
+            try:
+                self._watches[root] = (self._inotify, self._inotify.schedule(self._handler, str(root), recursive=True))
+                return
+            except OSError as exc:
+                if exc.errno not in _LIMIT_ERRNOS and "inotify" not in str(exc):
+                    raise
+                log.warning(
+                    "%s: the inotify watch limit is reached (%s); polling this root every %g s instead. "
+                    "Raise fs.inotify.max_user_watches to get instant events back.",
+                    root, exc, self.poll_interval,
+                )
+                self._unwatch(root)
+                self.polled.add(root)
+        if self._polling is None:
+            self._polling = PollingObserver(timeout=self.poll_interval)
+            self._polling.start()
+        self._watches[root] = (self._polling, self._polling.schedule(self._handler, str(root), recursive=True))
+
+    def _unwatch(self, root: Path) -> None:
+        entry = self._watches.pop(root, None)
+        if entry is None:
+            return
+        observer, watch = entry
+        try:
+            observer.unschedule(watch)
+        except (KeyError, OSError):  # the kernel already dropped the watch with the folder
+            pass
