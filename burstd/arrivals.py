@@ -99,6 +99,10 @@ class Arrivals:
             if kind is Event.CLOSED:
                 pending.wait = self.close_grace
 
+    def touch(self, folder: PurePath, now: float) -> None:
+        """Open (or extend) a session for `folder` with no file event: a change noticed otherwise."""
+        self._folder(folder, now).last_activity = now
+
     def observe(self, path: PurePath, stat: tuple[int, int] | None, now: float) -> None:
         """What `stat` says of a pending file: (size, mtime_ns), or None when it is gone."""
         folder = self._folders.get(path.parent)

@@ -261,7 +261,11 @@ class Daemon:
         return replace(settings, scan=replace(settings.scan, dry_run=False, force=False, recursive=False))
 
     def catch_up(self, root: Path) -> None:
-        """Reconcile a root with the database: what arrived while burstd was away gets processed."""
+        """Reconcile a root with the database: what changed while burstd was away gets processed.
+
+        New or changed files go through the usual arrival rules; a folder whose files are all known
+        but do not match its stored grouping (files deleted meanwhile) gets a session of its own.
+        """
         if not root.is_dir():
             return
         now = time.monotonic()
@@ -270,18 +274,17 @@ class Daemon:
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             folder = Path(dirpath)
             candidates, _ = discover(folder)
-            if not candidates or self._settled(folder, candidates):
-                continue
-            for c in candidates:
+            known = self.cache.lookup((c.path, c.size, c.mtime_ns) for c in candidates)
+            unknown = [c for c in candidates if c.path not in known]
+            for c in unknown:
                 # Old enough files are complete as they are; a fresh one may still be copying.
                 event = Event.MOVED_IN if c.mtime_ns / 1e9 < recent else Event.CREATED
                 self.arrivals.event(PurePath(c.path), event, now)
+            if not unknown and not self._matches_grouping(folder, known):
+                self.arrivals.touch(PurePath(folder), now)
 
-    def _settled(self, folder: Path, candidates: list[Candidate]) -> bool:
-        """Whether the folder's files are exactly those its stored grouping was made from."""
-        known = self.cache.lookup((c.path, c.size, c.mtime_ns) for c in candidates)
-        if len(known) < len(candidates):
-            return False
+    def _matches_grouping(self, folder: Path, known: dict) -> bool:
+        """Whether the folder's images are exactly those its stored grouping was made from."""
         grouped = {p for burst in self.cache.grouping(folder) for p in burst}
         images = {str(p) for p, entry in known.items() if entry.analysis is not None}
         return grouped <= images and images - grouped <= _companions_of(images)

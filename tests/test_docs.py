@@ -30,3 +30,23 @@ def test_ci_runs_the_readme_test_command() -> None:
     test_command = next(b for b in blocks if "pytest" in b).strip()
     ci = (ROOT / ".ci" / "run").read_text()
     assert test_command in ci.splitlines()
+
+
+def all_commands():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, command in sub.choices.items():
+        yield name, command
+        for action in command._actions:
+            if action.dest == "config_command":
+                yield from ((f"{name} {n}", c) for n, c in action.choices.items())
+
+
+@pytest.mark.parametrize(("name", "command"), list(all_commands()), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_command_is_documented_with_an_example(name: str, command) -> None:
+    assert f"burstd {name}" in README, f"`burstd {name}` is missing from the README"
+    assert "Example: burstd" in (command.description or ""), f"`burstd {name}` --help has no example"
+    for action in command._actions:
+        if action.option_strings and action.dest != "help":
+            assert action.help, f"{name} {action.option_strings} has no help"
+            assert any(opt in README for opt in action.option_strings), f"{name} {action.option_strings} not in README"

@@ -1,0 +1,291 @@
+"""The real daemon in a subprocess, real folders, files copied in the ways photographers copy them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.helpers_exiftool import exiftool_tags, needs_exiftool
+from tests.photos import DATA, make_burst
+
+T0 = datetime(2026, 11, 24, 16, 0, 0)
+SIZE = (900, 600)
+
+
+class Daemon:
+    """`burstd run` with its own config and state folders; stopped with SIGTERM at the end."""
+
+    def __init__(self, base: Path, root: Path, extra_config: str = "", env: dict[str, str] | None = None) -> None:
+        self.base, self.root = base, root
+        self.config_home, self.state_home = base / "config", base / "state"
+        (self.config_home / "burstd").mkdir(parents=True, exist_ok=True)
+        self.write_config(extra_config)
+        self.env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CONFIG_HOME": str(self.config_home),
+                    "XDG_STATE_HOME": str(self.state_home), **(env or {})}
+        self.proc: subprocess.Popen | None = None
+        self.log_path = base / f"daemon-{time.monotonic_ns()}.log"
+
+    def write_config(self, extra: str = "") -> None:
+        (self.config_home / "burstd" / "config.toml").write_text(
+            f'roots = ["{self.root}"]\nquiet_seconds = 1.0\nstable_seconds = 0.5\n{extra}\n'
+        )
+
+    def start(self) -> Daemon:
+        self.log_path = self.base / f"daemon-{time.monotonic_ns()}.log"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "burstd", "run", "-v"], env=self.env,
+            stdout=self.log_path.open("w"), stderr=subprocess.STDOUT,
+        )
+        self.wait_for(lambda: self.status()["running"], what="the daemon to start")
+        return self
+
+    def stop(self) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=30)
+        self.proc = None
+        return code
+
+    def cli(self, *args: str | Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "burstd", *map(str, args)], env=self.env,
+                              capture_output=True, text=True, timeout=60)
+
+    def status(self) -> dict:
+        return json.loads(self.cli("status", "--json").stdout)
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def wait_for(self, condition: Callable[[], bool], *, what: str, timeout: float = 45.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError(f"the daemon exited ({self.proc.returncode}) waiting for {what}:\n{self.log()}")
+            if condition():
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"timed out waiting for {what}:\n{self.log()}")
+
+    def wait_sessions(self, count: int) -> list[dict]:
+        self.wait_for(lambda: len(self.status()["sessions"]) >= count, what=f"{count} session(s)")
+        return self.status()["sessions"]
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[Daemon]:
+    root = tmp_path / "import"
+    root.mkdir()
+    d = Daemon(tmp_path, root)
+    yield d
+    if d.proc is not None:
+        d.proc.kill()
+        d.proc.wait()
+
+
+def staged(tmp_path: Path, name: str, blurs: list[float], *, first: int = 1, start: datetime = T0, source: str = "IMG_5910.jpg") -> Path:
+    folder = tmp_path / "staging" / name
+    folder.mkdir(parents=True)
+    make_burst(folder, DATA / source, blurs, start=start, first_number=first, size=SIZE)
+    return folder
+
+
+def ratings(folder: Path) -> dict[str, int]:
+    return {p.name.removesuffix(".xmp"): exiftool_tags(p)["XMP-xmp:Rating"] for p in sorted(folder.glob("*.xmp"))}
+
+
+def sidecars_for(folder: Path, count: int) -> Callable[[], bool]:
+    return lambda: len(list(folder.glob("*.xmp"))) >= count
+
+
+@needs_exiftool
+def test_cp_of_a_card_dump_is_grouped_and_rated(daemon: Daemon, tmp_path: Path) -> None:
+    source = staged(tmp_path, "card", [1.0, 0.0, 2.0, 3.0])
+    daemon.start()
+    subprocess.run(["cp", "-r", str(source), str(daemon.root / "card")], check=True)
+    card = daemon.root / "card"
+    (session,) = daemon.wait_sessions(1)
+    assert session["files"] == 4 and session["bursts"] == 1 and session["written"] == 4 and session["errors"] == 0
+    assert ratings(card) == {"DSC_0002.JPG": 3, "DSC_0001.JPG": 2, "DSC_0003.JPG": 1, "DSC_0004.JPG": 1}
+    status = daemon.status()
+    assert status["running"] and status["daemon"]["state"]["roots"] == [str(daemon.root)]
+    assert daemon.cli("status").returncode == 0
+    assert daemon.stop() == 0
+    assert daemon.cli("status").returncode == 3
+
+
+@needs_exiftool
+def test_rsync_temp_names_and_mv_are_handled(daemon: Daemon, tmp_path: Path) -> None:
+    a = staged(tmp_path, "a", [0.0, 2.0, 1.0])
+    b = staged(tmp_path, "b", [2.0, 0.0], first=10, source="pcb_004.JPG")
+    daemon.start()
+    subprocess.run(["rsync", "-a", f"{a}/", f"{daemon.root / 'rsynced'}/"], check=True)
+    (daemon.root / "moved").mkdir()
+    for f in sorted(b.iterdir()):
+        f.rename(daemon.root / "moved" / f.name)  # a rename within one file system: created only
+    daemon.wait_sessions(2)
+    assert ratings(daemon.root / "rsynced") == {"DSC_0001.JPG": 3, "DSC_0003.JPG": 2, "DSC_0002.JPG": 1}
+    assert ratings(daemon.root / "moved") == {"DSC_0011.JPG": 3, "DSC_0010.JPG": 2}
+    assert not [p for p in (daemon.root / "rsynced").iterdir() if p.name.startswith(".")]
+    assert daemon.stop() == 0
+
+
+@needs_exiftool
+def test_a_file_written_slowly_is_rated_whole(daemon: Daemon, tmp_path: Path) -> None:
+    source = staged(tmp_path, "slow", [0.0, 2.0])
+    data = (source / "DSC_0001.JPG").read_bytes()
+    daemon.start()
+    card = daemon.root / "slow"
+    card.mkdir()
+    shutil.copy(source / "DSC_0002.JPG", card)
+    with (card / "DSC_0001.JPG").open("wb") as f:
+        for start in range(0, len(data), 4096):  # in chunks, each well within the stability wait
+            f.write(data[start : start + 4096])
+            f.flush()
+            time.sleep(0.05)
+    (session,) = daemon.wait_sessions(1)
+    assert session["errors"] == 0, daemon.status()["errors"]
+    assert ratings(card) == {"DSC_0001.JPG": 3, "DSC_0002.JPG": 2}
+    assert daemon.stop() == 0
+
+
+@needs_exiftool
+def test_restart_catches_up_and_trailing_frames_regroup_only_the_last_burst(daemon: Daemon, tmp_path: Path) -> None:
+    first = staged(tmp_path, "first", [0.0, 2.0, 1.0])  # scene 1 at T0
+    later = T0.replace(second=5)
+    second = staged(tmp_path, "second", [1.5, 0.0], first=4, start=later, source="pcb_004.JPG")  # scene 2
+    card = daemon.root / "card"
+    card.mkdir()
+    for f in [*first.iterdir(), *second.iterdir()]:
+        shutil.copy2(f, card)
+    daemon.start()  # catch-up: the files were there before the daemon
+    daemon.wait_sessions(1)
+    before = {p.name: p.stat().st_mtime_ns for p in card.glob("*.xmp")}
+    assert ratings(card) == {"DSC_0001.JPG": 3, "DSC_0002.JPG": 1, "DSC_0003.JPG": 2, "DSC_0004.JPG": 2, "DSC_0005.JPG": 3}
+    assert daemon.stop() == 0
+    # Two more frames of scene 2 arrive while burstd is stopped; a restart processes only them.
+    more = staged(tmp_path, "more", [3.0, 0.5], first=6, start=later.replace(microsecond=200000), source="pcb_004.JPG")
+    for f in more.iterdir():
+        shutil.copy2(f, card)
+    daemon.start()
+    sessions = daemon.wait_sessions(2)
+    assert sessions[0]["files"] == 2
+    after = {p.name: p.stat().st_mtime_ns for p in card.glob("*.xmp")}
+    for name in ("DSC_0001.JPG.xmp", "DSC_0002.JPG.xmp", "DSC_0003.JPG.xmp"):
+        assert after[name] == before[name], f"{name} of the earlier burst was rewritten"
+    tags = exiftool_tags(card / "DSC_0005.JPG.xmp")
+    assert tags["XMP-burstd:BurstSize"] == 4 and tags["XMP-xmp:Rating"] == 3
+    assert ratings(card)["DSC_0007.JPG"] == 2
+    # A restart with nothing new redoes nothing.
+    assert daemon.stop() == 0
+    daemon.start()
+    time.sleep(2.5)
+    assert len(daemon.status()["sessions"]) == 2
+    assert {p.name: p.stat().st_mtime_ns for p in card.glob("*.xmp")} == after
+    assert daemon.stop() == 0
+
+
+@needs_exiftool
+def test_a_folder_config_changes_that_folder_only(daemon: Daemon, tmp_path: Path) -> None:
+    sports, family = daemon.root / "sports", daemon.root / "family"
+    sports.mkdir()
+    (sports / ".burstd.toml").write_text("max_rank = 5\n")
+    daemon.start()
+    assert "max_rank" in daemon.cli("config", "show", sports).stdout
+    for name, target in (("s", sports), ("f", family)):
+        shutil.copytree(staged(tmp_path, name, [0.0, 1.0]), target, dirs_exist_ok=True)
+    daemon.wait_sessions(2)
+    assert ratings(sports) == {"DSC_0001.JPG": 5, "DSC_0002.JPG": 4}
+    assert ratings(family) == {"DSC_0001.JPG": 3, "DSC_0002.JPG": 2}
+    assert daemon.stop() == 0
+
+
+def test_an_invalid_folder_config_skips_that_folder_and_shows_in_status(daemon: Daemon, tmp_path: Path) -> None:
+    bad, good = daemon.root / "bad", daemon.root / "good"
+    bad.mkdir()
+    (bad / ".burstd.toml").write_text("max_rank = 9\nbogus = 1\n")
+    daemon.start()
+    shutil.copytree(staged(tmp_path, "b", [0.0, 1.0]), bad, dirs_exist_ok=True)
+    shutil.copytree(staged(tmp_path, "g", [0.0, 1.0]), good, dirs_exist_ok=True)
+    daemon.wait_for(sidecars_for(good, 2), what="the good folder's sidecars")
+    daemon.wait_for(lambda: daemon.cli("status").returncode == 1, what="status to report the problem")
+    out = daemon.cli("status").stdout
+    assert "max_rank" in out and "bogus" in out
+    assert not list(bad.glob("*.xmp"))
+    assert daemon.stop() == 0
+
+
+def test_invalid_global_config_stops_start_up_with_every_problem(daemon: Daemon) -> None:
+    daemon.write_config("max_rank = 0\nworkers = -1\nbogus = 1\n")
+    result = daemon.cli("run")
+    assert result.returncode == 2
+    assert all(key in result.stderr for key in ("max_rank", "workers", "bogus"))
+
+
+def test_one_instance_per_user(daemon: Daemon) -> None:
+    daemon.start()
+    second = daemon.cli("run")
+    assert second.returncode == 1 and "already running" in second.stderr
+    assert daemon.stop() == 0
+
+
+@needs_exiftool
+def test_sighup_reloads_the_global_config(daemon: Daemon, tmp_path: Path) -> None:
+    daemon.start()
+    daemon.write_config("max_rank = 4\n")
+    daemon.proc.send_signal(signal.SIGHUP)
+    daemon.wait_for(lambda: "reloaded" in daemon.log(), what="the reload")
+    shutil.copytree(staged(tmp_path, "x", [0.0, 1.0]), daemon.root / "x")
+    daemon.wait_for(sidecars_for(daemon.root / "x", 2), what="sidecars")
+    daemon.wait_sessions(1)
+    assert ratings(daemon.root / "x") == {"DSC_0001.JPG": 4, "DSC_0002.JPG": 3}
+    assert daemon.stop() == 0
+
+
+def test_a_root_that_disappears_is_watched_again_when_it_returns(daemon: Daemon, tmp_path: Path) -> None:
+    daemon.start()
+    shutil.rmtree(daemon.root)
+    daemon.wait_for(lambda: daemon.status()["daemon"]["state"]["missing_roots"] == [str(daemon.root)],
+                    what="the root to be reported missing", timeout=40)
+    assert daemon.cli("status").returncode == 1
+    daemon.root.mkdir()
+    daemon.wait_for(lambda: daemon.status()["daemon"]["state"]["missing_roots"] == [], what="the root to return", timeout=40)
+    shutil.copytree(staged(tmp_path, "back", [0.0, 1.0]), daemon.root / "back")
+    daemon.wait_for(sidecars_for(daemon.root / "back", 2), what="sidecars after the root returned")
+    assert daemon.stop() == 0
+
+
+def test_systemd_notifications_arrive_on_notify_socket(tmp_path: Path) -> None:
+    pytest.importorskip("systemd.daemon", reason="systemd-python is not installed")
+    sock_path = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(sock_path))
+    sock.settimeout(30)
+    root = tmp_path / "import"
+    root.mkdir()
+    d = Daemon(tmp_path, root, env={"NOTIFY_SOCKET": str(sock_path), "WATCHDOG_USEC": "2000000"})
+    try:
+        d.start()
+        messages: list[str] = []
+        while not any("WATCHDOG=1" in m for m in messages):
+            messages.append(sock.recv(4096).decode())
+        assert any("READY=1" in m for m in messages)
+        assert any(m.startswith("STATUS=") or "\nSTATUS=" in m for m in messages)
+        assert d.stop() == 0
+        while not any("STOPPING=1" in m for m in messages):
+            messages.append(sock.recv(4096).decode())
+    finally:
+        if d.proc is not None:
+            d.proc.kill()
+        sock.close()
