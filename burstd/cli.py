@@ -122,6 +122,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from burstd import daemon, service
 
     service.setup_logging(verbose=args.verbose)
+    if args.config is not None and not args.config.is_file():
+        print(f"burstd: {args.config}: no such configuration file", file=sys.stderr)
+        return EXIT_USAGE
     try:
         return daemon.run(args.config, args.cache)
     except ConfigError as exc:

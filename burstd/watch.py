@@ -72,14 +72,23 @@ class Watcher:
         self.inbox = inbox
         self.poll_interval = poll_interval
         self._handler = _Handler(inbox)
-        self._inotify: BaseObserver = Observer()
+        self._inotify: BaseObserver | None = None
         self._polling: BaseObserver | None = None
         self._watches: dict[Path, tuple[BaseObserver, ObservedWatch]] = {}
         self.missing: set[Path] = set()
         self.polled: set[Path] = set()
 
     def start(self) -> None:
-        self._inotify.start()
+        try:
+            self._inotify = Observer()
+            self._inotify.start()
+        except OSError as exc:
+            if exc.errno not in _LIMIT_ERRNOS:
+                raise
+            log.warning("inotify is not available (%s): polling every root every %g s instead. "
+                        "Raise fs.inotify.max_user_instances to get instant events back.", exc, self.poll_interval)
+            self._inotify = None
+            self.polled.update(self.roots)
         for root in self.roots:
             self._watch(root)
 
@@ -113,7 +122,7 @@ class Watcher:
                 log.warning("%s does not exist (yet): watching for it", root)
             self.missing.add(root)
             return
-        if root not in self.polled:
+        if root not in self.polled and self._inotify is not None:
             try:
                 self._watches[root] = (self._inotify, self._inotify.schedule(self._handler, str(root), recursive=True))
                 return

@@ -289,3 +289,37 @@ def test_systemd_notifications_arrive_on_notify_socket(tmp_path: Path) -> None:
         if d.proc is not None:
             d.proc.kill()
         sock.close()
+
+
+@needs_exiftool
+def test_a_deleted_frame_leaves_its_burst_which_is_re_rated(daemon: Daemon, tmp_path: Path) -> None:
+    daemon.start()
+    shutil.copytree(staged(tmp_path, "d", [0.0, 1.0, 2.0]), daemon.root / "d")
+    card = daemon.root / "d"
+    daemon.wait_sessions(1)
+    assert exiftool_tags(card / "DSC_0002.JPG.xmp")["XMP-burstd:BurstSize"] == 3
+    (card / "DSC_0001.JPG").unlink()  # the photographer deletes the pick in the file manager
+    daemon.wait_sessions(2)
+    tags = exiftool_tags(card / "DSC_0002.JPG.xmp")
+    assert tags["XMP-burstd:BurstSize"] == 2 and tags["XMP-xmp:Rating"] == 3
+    assert daemon.stop() == 0
+
+
+def test_inotify_exhaustion_falls_back_to_polling(daemon: Daemon, tmp_path: Path) -> None:
+    # The per-user inotify instance limit, lowered for the moment the daemon starts (it is the
+    # limit this kernel enforces; the watch limit is not enforced in this sandbox).
+    knob = Path("/proc/sys/fs/inotify/max_user_instances")
+    try:
+        original = knob.read_text()
+        knob.write_text("0\n")
+    except OSError:
+        pytest.skip("cannot change fs.inotify.max_user_instances here (needs root and a writable /proc/sys)")
+    try:
+        daemon.start()
+    finally:
+        knob.write_text(original)
+    assert "inotify is not available" in daemon.log() and "polling" in daemon.log()
+    assert daemon.status()["daemon"]["state"]["polled_roots"] == [str(daemon.root)]
+    shutil.copytree(staged(tmp_path, "p", [0.0, 1.0]), daemon.root / "sub" / "p")
+    daemon.wait_for(sidecars_for(daemon.root / "sub" / "p", 2), what="sidecars through the polling observer")
+    assert daemon.stop() == 0
