@@ -29,8 +29,8 @@ from burstd.config import DaemonConfig, FolderSettings, folder_settings, load_gl
 from burstd.discover import Candidate, discover
 from burstd.errors import BurstdError, ConfigError, ImageError
 from burstd.models import SidecarAction
-from burstd.naming import is_ignored_name, is_raw_name, shot_stem
-from burstd.pipeline import ScanReport, collect_shots, settle_folder
+from burstd.naming import is_ignored_name
+from burstd.pipeline import ScanReport, collect_shots, plan_pairs, settle_folder
 from burstd.service import Notifier
 from burstd.watch import Watcher
 
@@ -280,14 +280,15 @@ class Daemon:
                 # Old enough files are complete as they are; a fresh one may still be copying.
                 event = Event.MOVED_IN if c.mtime_ns / 1e9 < recent else Event.CREATED
                 self.arrivals.event(PurePath(c.path), event, now)
-            if not unknown and not self._matches_grouping(folder, known):
+            if not unknown and not self._matches_grouping(folder, candidates, known):
                 self.arrivals.touch(PurePath(folder), now)
 
-    def _matches_grouping(self, folder: Path, known: dict) -> bool:
-        """Whether the folder's images are exactly those its stored grouping was made from."""
+    def _matches_grouping(self, folder: Path, candidates: list[Candidate], known: dict) -> bool:
+        """Whether the folder's shots are exactly those its stored grouping was made from."""
         grouped = {p for burst in self.cache.grouping(folder) for p in burst}
-        images = {str(p) for p, entry in known.items() if entry.analysis is not None}
-        return grouped <= images and images - grouped <= _companions_of(images)
+        to_analyse, _companions = plan_pairs(candidates)
+        shots = {str(c.path) for c in to_analyse if known[c.path].analysis is not None}
+        return grouped == shots
 
     def _reload(self) -> None:
         self.reload = False
@@ -348,12 +349,6 @@ def _stat(path: PurePath) -> tuple[int, int] | None:
     except OSError:
         return None
     return (st.st_size, st.st_mtime_ns)
-
-
-def _companions_of(images: set[str]) -> set[str]:
-    """Images that are the RAW companions of a JPEG in the same set (never grouped on their own)."""
-    stems = {(str(Path(p).parent), shot_stem(Path(p).name)) for p in images if not is_raw_name(Path(p).name)}
-    return {p for p in images if is_raw_name(Path(p).name) and (str(Path(p).parent), shot_stem(Path(p).name)) in stems}
 
 
 def run(config_path: Path | None = None, cache_path: Path | None = None) -> int:
