@@ -11,6 +11,7 @@ written finish (each write is atomic) and exits 0; SIGHUP reloads the global con
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import logging
 import os
@@ -39,6 +40,7 @@ log = logging.getLogger("burstd")
 HEARTBEAT_SECONDS = 15.0  # how often the database hears from the daemon when nothing happens
 BUSY_HEARTBEAT_SECONDS = 1.0  # ... and while files arrive, so `burstd status` stays current
 STAT_EVERY = 0.25  # how often files still being written are looked at
+_LIBC = ctypes.CDLL(None)  # the C library this process already runs on
 QUIET_CACHE_SECONDS = 5.0  # how long a folder's quiet period is trusted before .burstd.toml is read again
 
 
@@ -254,6 +256,7 @@ class Daemon:
             "%s: %d new files, %d bursts, %d sidecars written, %d manual ratings kept, %d errors, %.1f s",
             folder, record.files, record.bursts, record.written, record.kept_manual, record.errors, record.seconds,
         )
+        _release_memory()
         self.heartbeat()
 
     def _settings(self, folder: Path) -> FolderSettings:
@@ -341,6 +344,17 @@ def _analyse_candidate(c: Candidate) -> tuple | str:
     except Exception as exc:  # a decoder bug must not kill the worker; the session says which file
         return f"unexpected error: {type(exc).__name__}: {exc}"
     return kind, analysis
+
+
+def _release_memory() -> None:
+    """Hand memory freed by a session back to the system (glibc keeps it otherwise).
+
+    Decoding in worker threads leaves glibc's heaps holding freed pages; without this a daemon that
+    has settled thousands of files looks as big as its busiest moment, forever.
+    """
+    trim = getattr(_LIBC, "malloc_trim", None)  # glibc only
+    if trim is not None:
+        trim(0)
 
 
 def _stat(path: PurePath) -> tuple[int, int] | None:
