@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
@@ -54,6 +55,18 @@ def build_parser() -> argparse.ArgumentParser:
                       help="reject (rating -1) frames scoring below this fraction of their burst's best, e.g. 0.3")
     scan.add_argument("--workers", type=int, default=0, metavar="N", help="decoding threads (default: one per core)")
     scan.add_argument("--cache", type=Path, metavar="FILE", help="analysis cache (default $XDG_STATE_HOME/burstd/cache.sqlite3)")
+    report = commands.add_parser(
+        "report",
+        help="write an HTML review page of the bursts, picks and scores of one folder",
+        description="Write a self-contained HTML page (and its thumbnails, in the hidden .FILE-stem_files/ beside it) "
+        "showing every burst of DIR in shooting order, its frames sharpest first, their stars, "
+        "sharpness and sidecar state; click a frame for a 100%% crop of the region its score was "
+        "measured on. Writes no sidecar. Example: burstd report ~/Pictures/2026-11-24 -o /tmp/review.html",
+    )
+    report.add_argument("directory", metavar="DIR", type=Path)
+    report.add_argument("-o", "--output", type=Path, metavar="FILE", help="the page to write (default DIR/burstd-report.html)")
+    report.add_argument("-r", "--recursive", action="store_true", help="also include sub-folders (each folder on its own)")
+    report.add_argument("--cache", type=Path, metavar="FILE", help="analysis cache (default $XDG_STATE_HOME/burstd/cache.sqlite3)")
     run = commands.add_parser(
         "run",
         help="watch the configured roots and rate every card dump that lands there",
@@ -103,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "scan":
             return cmd_scan(args, parser)
+        if args.command == "report":
+            return cmd_report(args)
         if args.command == "run":
             return cmd_run(args)
         if args.command == "status":
@@ -116,6 +131,33 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     parser.error(f"unknown command {args.command}")  # pragma: no cover - argparse catches it first
     return EXIT_USAGE
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from burstd.report import write_report
+
+    if not args.directory.is_dir():
+        print(f"burstd report: {args.directory} is not a folder", file=sys.stderr)
+        return EXIT_USAGE
+    out = args.output or args.directory / "burstd-report.html"
+    settings = replace(_folder_scan_settings(args.directory), recursive=args.recursive)
+    try:
+        with Cache.open(args.cache) as cache:
+            summary = write_report(args.directory, out, cache, settings)
+    except BurstdError as exc:
+        print(f"burstd: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # the page or its folder could not be written
+        print(f"burstd report: {exc}", file=sys.stderr)
+        return EXIT_FAILURES
+    for problem in summary.problems:
+        print(f"burstd: {problem.path}: {problem.reason}", file=sys.stderr)
+    print(
+        f"{out}: {summary.bursts} bursts, {summary.singletons} single shots, {summary.written} sidecars written, "
+        f"{summary.manual} manual kept, {len(summary.problems)} errors; "
+        f"{summary.pictures_made} pictures made, {summary.pictures_reused} reused"
+    )
+    return EXIT_FAILURES if summary.failed else EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -174,6 +216,17 @@ def cmd_install_service(args: argparse.Namespace) -> int:
         print(f"burstd: {exc}", file=sys.stderr)
         return EXIT_FAILURES
     return EXIT_OK
+
+
+def _folder_scan_settings(folder: Path) -> ScanSettings:
+    """The grouping settings the daemon would use for `folder` (global config and .burstd.toml
+    files), so the page shows the bursts that were rated; the defaults when there is no valid config."""
+    from burstd.config import folder_settings, load_global
+
+    try:
+        return folder_settings(folder, load_global())[0].scan
+    except ConfigError:
+        return ScanSettings()
 
 
 def _configured_cache(config_path: Path | None) -> Path:

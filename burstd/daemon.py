@@ -228,6 +228,7 @@ class Daemon:
             self.folder_problems[str(folder)] = exc.problems
             log.error("%s: skipped, its configuration is invalid:\n%s", folder, "\n".join(f"  - {p}" for p in exc.problems))
             self.cache.record_errors([(time.time(), folder, "invalid configuration: " + "; ".join(exc.problems))])
+            self.heartbeat()  # so that `burstd status` shows the problem now, not at the next beat
             return
         self.folder_problems.pop(str(folder), None)
         self.current = str(folder)

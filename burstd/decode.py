@@ -1,5 +1,8 @@
 """Read one image file into a reduced grey array and its EXIF tags: the only module that decodes.
 
+It also gives the review page its small upright colour pictures (`reduced_rgb`, `raw_preview`), by
+the same rules: the smallest DCT scale that will do, a RAW's embedded preview before any demosaic.
+
 JPEG is decoded once, straight to grey at a reduced DCT scale (`Image.draft`): the entropy decoding
 is the unavoidable cost, everything else is made small. RAW files give their embedded JPEG preview
 (`extract_thumb`, well under a millisecond) and only fall back to a half-size demosaic when they
@@ -9,6 +12,7 @@ have none. Any failure becomes an `ImageError` naming the file and the reason.
 from __future__ import annotations
 
 import io
+import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import rawpy
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from burstd.errors import ImageError
 from burstd.naming import is_raw_name
@@ -143,23 +147,58 @@ def _grey_reduced(im: Image.Image) -> tuple[np.ndarray, int]:
 def _decode_raw(path: Path) -> Decoded:
     with rawpy.imread(str(path)) as raw:
         width, height = raw.sizes.width, raw.sizes.height
+        im, _orientation, source = _raw_pixels(raw)
+    with im:
+        grey, factor = _grey_reduced(im)
+    return Decoded(grey, width, height, _raw_tags(path), f"{source}/{factor}")
+
+
+def raw_preview(path: Path) -> tuple[Image.Image, int]:
+    """A RAW's embedded preview (or, without one, its half-size demosaic) and the EXIF orientation
+    that shows it upright (0 when LibRaw already turned the pixels)."""
+    with rawpy.imread(str(path)) as raw:
+        im, orientation, _source = _raw_pixels(raw)
+    return im, orientation
+
+
+def _raw_pixels(raw: rawpy.RawPy) -> tuple[Image.Image, int, str]:
+    """The cheapest full picture a RAW offers: its embedded JPEG, a bitmap preview, or only as a
+    fallback a half-size demosaic (LibRaw then applies the rotation itself)."""
+    orientation = _RAW_FLIP.get(raw.sizes.flip, 0)
+    try:
+        thumb = raw.extract_thumb()
+    except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
         thumb = None
-        try:
-            thumb = raw.extract_thumb()
-        except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
-            pass
-        if thumb is not None and thumb.format == rawpy.ThumbFormat.JPEG:
-            with Image.open(io.BytesIO(thumb.data)) as im:
-                grey, factor = _grey_reduced(im)
-            source = f"raw-preview/{factor}"
-        elif thumb is not None and thumb.format == rawpy.ThumbFormat.BITMAP:
-            grey, factor = _grey_reduced(Image.fromarray(thumb.data).convert("L"))
-            source = f"raw-preview-bitmap/{factor}"
-        else:
-            rgb = raw.postprocess(half_size=True, use_camera_wb=True, output_bps=8, no_auto_bright=False)
-            grey, factor = _grey_reduced(Image.fromarray(rgb).convert("L"))
-            source = f"raw-halfsize/{factor}"
-    return Decoded(grey, width, height, _raw_tags(path), source)
+    if thumb is not None and thumb.format == rawpy.ThumbFormat.JPEG:
+        return Image.open(io.BytesIO(thumb.data)), orientation, "raw-preview"
+    if thumb is not None and thumb.format == rawpy.ThumbFormat.BITMAP:
+        return Image.fromarray(thumb.data), orientation, "raw-preview-bitmap"
+    rgb = raw.postprocess(half_size=True, use_camera_wb=True, output_bps=8, no_auto_bright=False)
+    return Image.fromarray(rgb), 0, "raw-halfsize"
+
+
+def reduced_rgb(path: Path, kind: str, long_side: int) -> Image.Image:
+    """An upright RGB image at most `long_side` pixels, decoded at the smallest scale that allows it."""
+    if kind == "raw":
+        im, orientation = raw_preview(path)
+    else:
+        im, orientation = Image.open(path), 0
+    with im:
+        if im.format in ("JPEG", "MPO"):
+            # draft() picks the smallest DCT scale still at least this large: no full-size pixels.
+            scale = long_side / max(im.size)
+            im.draft("RGB", (math.ceil(im.width * scale), math.ceil(im.height * scale)))
+        upright = ImageOps.exif_transpose(im) if not orientation else im.transpose(UPRIGHT[orientation])
+        rgb = upright.convert("RGB")
+    rgb.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
+    return rgb
+
+
+# EXIF orientation -> the transpose that shows the image upright (as ImageOps.exif_transpose does).
+UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+            5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+            8: Image.Transpose.ROTATE_90}
+_RAW_FLIP = {3: 3, 5: 8, 6: 6}  # LibRaw's `flip` -> the EXIF orientation it means
 
 
 _PILLOW_BASE = {271: "make", 272: "model", 274: "orientation"}

@@ -37,8 +37,9 @@ _LIMIT_ERRNOS = {errno.ENOSPC, errno.EMFILE}
 
 
 class _Handler(FileSystemEventHandler):
-    def __init__(self, inbox: queue.SimpleQueue) -> None:
+    def __init__(self, inbox: queue.SimpleQueue, roots: tuple[Path, ...]) -> None:
         self.inbox = inbox
+        self.roots = roots
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         now = time.monotonic()
@@ -46,13 +47,14 @@ class _Handler(FileSystemEventHandler):
         if event.event_type == "moved":
             dest = os.fsdecode(event.dest_path)
             if event.is_directory:
-                self.inbox.put(("dir", Path(dest)))
+                if not self._hidden(dest):
+                    self.inbox.put(("dir", Path(dest)))
                 return
             self._put(src, Event.DELETED, now)
             self._put(dest, Event.MOVED_IN, now)
             return
         if event.is_directory:
-            if event.event_type == "created":
+            if event.event_type == "created" and not self._hidden(src):
                 self.inbox.put(("dir", Path(src)))
             return
         kind = _KINDS.get(event.event_type)
@@ -60,8 +62,18 @@ class _Handler(FileSystemEventHandler):
             self._put(src, kind, now)
 
     def _put(self, path: str, kind: Event, now: float) -> None:
-        if not is_ignored_name(os.path.basename(path)):  # temp copies, hidden files, sidecars
+        # Temp copies, hidden files, sidecars, and anything in a hidden folder (the review page's
+        # pictures, editors' caches) are never photographs to rate.
+        if not is_ignored_name(os.path.basename(path)) and not self._hidden(os.path.dirname(path)):
             self.inbox.put(("fs", Path(path), kind, now))
+
+    def _hidden(self, folder: str) -> bool:
+        """Whether `folder` is, or lies in, a hidden folder below its root."""
+        for root in self.roots:
+            rel = os.path.relpath(folder, root)
+            if not rel.startswith(".."):
+                return any(part.startswith(".") and part not in (".",) for part in rel.split(os.sep))
+        return False
 
 
 class Watcher:
@@ -71,7 +83,7 @@ class Watcher:
         self.roots = roots
         self.inbox = inbox
         self.poll_interval = poll_interval
-        self._handler = _Handler(inbox)
+        self._handler = _Handler(inbox, roots)
         self._inotify: BaseObserver | None = None
         self._polling: BaseObserver | None = None
         self._watches: dict[Path, tuple[BaseObserver, ObservedWatch]] = {}

@@ -1,0 +1,283 @@
+"""The review page: what burstd decided for a folder, as a static HTML page with its thumbnails.
+
+It owns the page file and the hidden picture folder beside it (`.<page stem>_files/`), nothing else. The
+bursts come from the shared pipeline in dry-run mode (analyses from the cache, no sidecar written),
+each frame's write state from its sidecar as it is on disk. Thumbnails and previews are made from a
+reduced decode (DCT scaling for JPEG, the embedded preview for RAW), never a full decode; only the
+100% crops of burst frames read a whole JPEG. Generated files are named by a hash of the source's
+path, size and mtime (and the crop's box), so a rerun reuses them and a changed photo gets new ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import rawpy
+from PIL import Image
+
+from burstd.cache import Cache
+from burstd.decode import UPRIGHT, raw_preview, read_kind, reduced_rgb
+from burstd.errors import ImageError, SidecarError
+from burstd.models import FileProblem, RatedBurst, RatedShot, ScanSettings, SidecarAction, Shot
+from burstd.naming import natural_key
+from burstd.pipeline import scan_folder
+from burstd.ranking import subject_region
+from burstd.report_html import Picture, ReportBurst, ReportFrame, ReportPage, href, render
+from burstd.sidecars import read_sidecar, sidecar_path
+
+THUMB_SIDE = 320  # long side of the row thumbnails
+PREVIEW_SIDE = 1200  # long side of the click view
+CROP_MAX = (800, 600)  # a 100% crop larger than this is cut around the region's centre
+QUALITY = 82
+_GENERATED = re.compile(r"^[0-9a-f]{20}_[tpc]\.jpg$")
+
+# left, top, right, bottom, then the centre a capped crop keeps: fractions of the stored (unrotated) image
+Box = tuple[float, float, float, float, float, float]
+
+
+@dataclass(slots=True)
+class ReportSummary:
+    out: Path
+    files: int = 0
+    bursts: int = 0
+    singletons: int = 0
+    written: int = 0
+    manual: int = 0
+    pictures_made: int = 0
+    pictures_reused: int = 0
+    problems: list[FileProblem] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.problems)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pictures:
+    thumb: Picture | None
+    preview: Picture | None
+    crop: Picture | None
+    crop_note: str
+    made: int
+    reused: int
+
+
+def write_report(directory: Path, out: Path, cache: Cache, settings: ScanSettings) -> ReportSummary:
+    """Write the review page of `directory` to `out` (and its thumbnails beside it)."""
+    scan = scan_folder(directory, replace(settings, dry_run=True), cache)
+    summary = ReportSummary(out, problems=list(scan.problems))
+    summary.problems += [FileProblem(o.path, o.reason) for outs in scan.sidecars.values() for o in outs
+                         if o.action == SidecarAction.FAILED]
+    states = {f: sidecar_state(f) for rated in scan.bursts for m in rated.members for f in m.shot.files}
+    summary.files = len(states)  # image files only: the page itself may lie in the folder
+    summary.written = sum(1 for s, _ in states.values() if s == "written")
+    summary.manual = sum(1 for s, _ in states.values() if s == "manual")
+    ordered = sorted(scan.bursts, key=_shooting_order)
+    # Hidden, so that `scan -r`, a rerun with `-r` and the daemon's catch-up never take the
+    # thumbnails for photos when the page lies inside the folder it shows (the default).
+    files_dir = out.parent / f".{out.stem}_files"
+    files_dir.mkdir(parents=True, exist_ok=True)
+    pictures = make_pictures(ordered, files_dir, settings.workers, summary)
+    rows = [_report_burst(rated, states, pictures, directory) for rated in ordered]
+    bursts = [r for r in rows if len(r.frames) > 1]
+    singles = [r for r in rows if len(r.frames) == 1]
+    summary.bursts, summary.singletons = len(bursts), len(singles)
+    page = ReportPage(
+        title=f"burstd report: {directory.resolve()}",
+        totals=[("files", summary.files), ("bursts", summary.bursts), ("single shots", summary.singletons),
+                ("written", summary.written), ("manual kept", summary.manual), ("errors", len(summary.problems))],
+        bursts=bursts,
+        singletons=singles,
+        errors=[(str(p.path), p.reason) for p in summary.problems],
+    )
+    _write_atomically(out, render(page).encode("utf-8"))
+    _prune(files_dir, {p.href.rsplit("/", 1)[-1] for pics in pictures.values()
+                       for p in (pics.thumb, pics.preview, pics.crop) if p})
+    return summary
+
+
+def make_pictures(bursts: Sequence[RatedBurst], files_dir: Path, workers: int, summary: ReportSummary) -> dict[Path, _Pictures]:
+    """Thumbnail, preview and (for burst frames) crop of every shot, made in parallel or reused."""
+    jobs = [(m.shot, box) for rated in bursts for m, box in zip(rated.members, crop_boxes(rated), strict=True)]
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1, thread_name_prefix="report") as pool:
+        results = list(pool.map(lambda job: _pictures_or_problem(job[0], job[1], files_dir), jobs))
+    pictures: dict[Path, _Pictures] = {}
+    for (shot, _), result in zip(jobs, results, strict=True):
+        if isinstance(result, FileProblem):  # the frame is still shown, without pictures
+            summary.problems.append(result)
+            result = _Pictures(None, None, None, "no preview (see the errors at the end)", 0, 0)
+        pictures[shot.primary] = result
+        summary.pictures_made += result.made
+        summary.pictures_reused += result.reused
+    return pictures
+
+
+def sidecar_state(image: Path) -> tuple[str, int | None]:
+    """("written" | "manual" | "none" | "unreadable", the sidecar's rating) for one image file."""
+    try:
+        state = read_sidecar(sidecar_path(image))
+    except SidecarError:
+        return "unreadable", None
+    if state is None or state.rating is None:
+        return "none", None
+    return ("written" if state.burstd_rating == state.rating else "manual"), state.rating
+
+
+def crop_boxes(rated: RatedBurst) -> list[Box | None]:
+    """Per member, the bounding box of the burst's subject region (the tiles the score used).
+
+    None for a single shot: a crop only helps to compare frames, and it costs a full decode.
+    """
+    members = rated.members
+    if len(members) < 2:
+        return [None] * len(members)
+    grids = [m.shot.analysis.tiles for m in members]
+    shared = all(grids) and len({len(g) for g in grids}) == 1 and len({m.shot.analysis.grid for m in members}) == 1
+    region = subject_region(np.asarray(grids, dtype=np.float64)) if shared else None
+    boxes: list[Box | None] = []
+    for m in members:
+        rows, cols = m.shot.analysis.grid
+        if not m.shot.analysis.tiles or rows * cols != len(m.shot.analysis.tiles):
+            boxes.append(None)
+            continue
+        # Mixed grids only happen across differently shaped files; ranking then used each frame's own region.
+        tiles = region if region is not None else subject_region(np.asarray([m.shot.analysis.tiles]))
+        cells = [divmod(int(i), cols) for i in tiles]
+        cx, cy = _nearest_tile_centre(cells, rows, cols)
+        boxes.append((min(c for _, c in cells) / cols, min(r for r, _ in cells) / rows,
+                      (max(c for _, c in cells) + 1) / cols, (max(r for r, _ in cells) + 1) / rows, cx, cy))
+    return boxes
+
+
+def _nearest_tile_centre(cells: Sequence[tuple[int, int]], rows: int, cols: int) -> tuple[float, float]:
+    """The centre of the region tile nearest to the region's middle: where a capped crop is centred.
+
+    The region may be several patches; its plain middle could fall on blurred background between them.
+    """
+    mx = sum(c + 0.5 for _, c in cells) / len(cells)
+    my = sum(r + 0.5 for r, _ in cells) / len(cells)
+    r, c = min(cells, key=lambda rc: ((rc[1] + 0.5 - mx) ** 2 + (rc[0] + 0.5 - my) ** 2, rc))
+    return (c + 0.5) / cols, (r + 0.5) / rows
+
+
+def _pictures_or_problem(shot: Shot, box: Box | None, files_dir: Path) -> _Pictures | FileProblem:
+    try:
+        return _pictures(shot, box, files_dir)
+    except ImageError as exc:
+        return FileProblem(exc.path, f"report preview: {exc.reason}")
+    except (OSError, ValueError, rawpy.LibRawError, Image.DecompressionBombError) as exc:
+        return FileProblem(shot.primary, f"report preview: {type(exc).__name__}: {exc}")
+
+
+def _pictures(shot: Shot, box: Box | None, files_dir: Path) -> _Pictures:
+    path = shot.primary
+    kind = read_kind(path)
+    if kind is None:
+        raise ImageError(path, "not an image")
+    st = path.stat()
+    key = hashlib.sha1(f"{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}".encode()).hexdigest()[:20]
+    thumb_path, preview_path = files_dir / f"{key}_t.jpg", files_dir / f"{key}_p.jpg"
+    made = reused = 0
+    if thumb_path.exists() and preview_path.exists():
+        reused += 2
+    else:
+        preview = reduced_rgb(path, kind, PREVIEW_SIDE)
+        _save(preview, preview_path)
+        preview.thumbnail((THUMB_SIDE, THUMB_SIDE))
+        _save(preview, thumb_path)
+        made += 2
+    crop, note = None, "single shot: no crop (crops are made for the frames of bursts only)"
+    if box is not None:
+        crop_path = files_dir / (hashlib.sha1(f"{key}{box}".encode()).hexdigest()[:20] + "_c.jpg")
+        if crop_path.exists():
+            reused += 1
+        else:
+            _save_crop(path, kind, box, shot.analysis.orientation, crop_path)
+            made += 1
+        crop = _picture(crop_path, files_dir)
+        note = (f"crop of the embedded preview ({crop.width}x{crop.height} px), not the sensor's 100%" if kind == "raw"
+                else f"100% crop of the region the score was measured on ({crop.width}x{crop.height} px)")
+    return _Pictures(_picture(thumb_path, files_dir), _picture(preview_path, files_dir), crop, note, made, reused)
+
+
+def _save_crop(path: Path, kind: str, box: Box, orientation: int, out: Path) -> None:
+    """Crop the region at 100% (capped around its centre) and save it upright.
+
+    A RAW is not demosaiced for this: its embedded preview is the largest image burstd reads.
+    """
+    # The tiles were measured on the stored (unrotated) pixels, so the box applies before turning upright.
+    im, orientation = raw_preview(path) if kind == "raw" else (Image.open(path), orientation)
+    with im:
+        w, h = im.size
+        left, top, right, bottom, cx, cy = box
+        x0, y0, x1, y1 = round(left * w), round(top * h), round(right * w), round(bottom * h)
+        if x1 - x0 > CROP_MAX[0]:
+            x0 = min(max(0, round(cx * w) - CROP_MAX[0] // 2), w - CROP_MAX[0])
+            x1 = x0 + CROP_MAX[0]
+        if y1 - y0 > CROP_MAX[1]:
+            y0 = min(max(0, round(cy * h) - CROP_MAX[1] // 2), h - CROP_MAX[1])
+            y1 = y0 + CROP_MAX[1]
+        crop = im.crop((x0, y0, x1, y1)).convert("RGB")  # Pillow decodes the JPEG once, here
+    if orientation in UPRIGHT:
+        crop = crop.transpose(UPRIGHT[orientation])
+    _save(crop, out)
+
+
+def _picture(path: Path, files_dir: Path) -> Picture:
+    with Image.open(path) as im:  # reads the header only
+        width, height = im.size
+    return Picture(href(files_dir.name, path.name), width, height)
+
+
+def _save(im: Image.Image, path: Path) -> None:
+    buffer = io.BytesIO()
+    im.save(buffer, "JPEG", quality=QUALITY, optimize=True)
+    _write_atomically(path, buffer.getvalue())
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """A half-written thumbnail would be reused forever; write beside it and rename into place."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _prune(files_dir: Path, keep: set[str]) -> None:
+    """Remove generated files no frame uses any more (a photo changed, deleted or regrouped)."""
+    for p in files_dir.iterdir():
+        if _GENERATED.match(p.name) and p.name not in keep:
+            p.unlink(missing_ok=True)
+
+
+def _shooting_order(rated: RatedBurst) -> tuple:
+    shots = rated.burst.shots
+    first = min(shots, key=lambda s: (s.analysis.capture_time, natural_key(s.primary.name)))
+    return natural_key(str(first.primary.parent)), first.analysis.capture_time, natural_key(first.primary.name)
+
+
+def _report_burst(rated: RatedBurst, states: dict[Path, tuple[str, int | None]],
+                  pictures: dict[Path, _Pictures], root: Path) -> ReportBurst:
+    start = min(s.analysis.capture_time for s in rated.burst.shots)
+    folder = rated.burst.shots[0].primary.parent
+    return ReportBurst(
+        id=rated.burst.id,
+        folder="" if folder == root else str(folder.relative_to(root) if folder.is_relative_to(root) else folder),
+        frames=tuple(_report_frame(m, states, pictures[m.shot.primary], start) for m in rated.members),
+    )
+
+
+def _report_frame(m: RatedShot, states: dict[Path, tuple[str, int | None]], pics: _Pictures, start: float) -> ReportFrame:
+    state, rating = states[m.shot.primary]
+    return ReportFrame(
+        name=m.shot.primary.name, files=tuple(f.name for f in m.shot.files), rank=m.rank, rating=rating,
+        planned=m.rating, state=state, score=m.score, offset=m.shot.analysis.capture_time - start,
+        thumb=pics.thumb, preview=pics.preview, crop=pics.crop, crop_note=pics.crop_note,
+    )
