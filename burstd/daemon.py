@@ -32,6 +32,7 @@ from burstd.errors import BurstdError, ConfigError, ImageError
 from burstd.models import SidecarAction
 from burstd.naming import is_ignored_name
 from burstd.pipeline import ScanReport, collect_shots, plan_pairs, settle_folder
+from burstd.report import write_report
 from burstd.service import Notifier
 from burstd.watch import Watcher
 
@@ -41,6 +42,7 @@ HEARTBEAT_SECONDS = 15.0  # how often the database hears from the daemon when no
 BUSY_HEARTBEAT_SECONDS = 1.0  # ... and while files arrive, so `burstd status` stays current
 STAT_EVERY = 0.25  # how often files still being written are looked at
 _LIBC = ctypes.CDLL(None)  # the C library this process already runs on
+REPORT_NAME = "burstd-report.html"  # the review page, when a folder's `report` setting is on
 QUIET_CACHE_SECONDS = 5.0  # how long a folder's quiet period is trusted before .burstd.toml is read again
 
 
@@ -63,6 +65,7 @@ class Daemon:
         self.reload = False
         self.current: str | None = None
         self.folder_problems: dict[str, list[str]] = {}
+        self.reports: dict[str, str] = {}  # folder -> its review page, newest last
         self._quiet: dict[PurePath, tuple[float, float]] = {}
         self._lock_fd: int | None = None
         self.started = time.time()
@@ -220,7 +223,7 @@ class Daemon:
         folder = Path(session.folder)
         started_wall = time.time() - (time.monotonic() - session.started)
         t0 = time.perf_counter()
-        if not folder.is_dir():
+        if not folder.is_dir() or self._nothing_to_rate(session):
             return
         try:
             settings = self._settings(folder)
@@ -257,8 +260,31 @@ class Daemon:
             "%s: %d new files, %d bursts, %d sidecars written, %d manual ratings kept, %d errors, %.1f s",
             folder, record.files, record.bursts, record.written, record.kept_manual, record.errors, record.seconds,
         )
+        if settings.report:
+            self._write_report(folder, settings)
         _release_memory()
         self.heartbeat()
+
+    def _nothing_to_rate(self, session: Session) -> bool:
+        """A session of files that all turned out not to be images (a video, the review page itself)."""
+        if session.removed or not session.arrived:
+            return False
+        stats = [(Path(p), _stat(p)) for p in session.arrived]
+        known = self.cache.lookup((path, st[0], st[1]) for path, st in stats if st is not None)
+        return all(st is not None and path in known and known[path].kind == NOT_AN_IMAGE for path, st in stats)
+
+    def _write_report(self, folder: Path, settings: FolderSettings) -> None:
+        """The review page, after the sidecars: it never delays a rating."""
+        out = folder / REPORT_NAME
+        try:
+            write_report(folder, out, self.cache, settings.scan)
+        except (BurstdError, OSError) as exc:
+            log.error("%s: could not write the review page: %s", out, exc)
+            self.cache.record_errors([(time.time(), out, f"could not write the review page: {exc}")])
+            return
+        self.reports.pop(str(folder), None)
+        self.reports[str(folder)] = str(out)
+        log.info("%s: review page written", out)
 
     def _settings(self, folder: Path) -> FolderSettings:
         settings = folder_settings(folder, self.config)[0]
@@ -321,6 +347,7 @@ class Daemon:
             "current": self.current,
             "open_folders": sorted(str(f) for f in self.arrivals.folders()),
             "folder_problems": self.folder_problems,
+            "reports": dict(list(self.reports.items())[-20:]),
             "config": str(self.config.path) if self.config.path else None,
         }
 

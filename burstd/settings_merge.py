@@ -25,6 +25,7 @@ class FolderSettings:
 
     scan: ScanSettings = field(default_factory=ScanSettings)
     quiet_seconds: float = 20.0  # a folder's session ends after this long without new files
+    report: bool = False  # write the review page (burstd-report.html) after each session
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +74,7 @@ def _string_list(value: object) -> bool:
 
 
 # The keys a `.burstd.toml` (and the global file, as defaults for every folder) may set, in the order
-# `config show` and the examples list them. Every one but quiet_seconds is a `ScanSettings` field.
+# `config show` and the examples list them. Every one but quiet_seconds and report is a `ScanSettings` field.
 FOLDER_RULES: dict[str, Rule] = {
     "method": _choice("hash", "features"),
     "threshold": _number(lambda v: 0 < v <= 1, 'a number above 0 and at most 1, or "adaptive"', {"adaptive": None}),
@@ -85,6 +86,7 @@ FOLDER_RULES: dict[str, Rule] = {
     "exclude": Rule("true or false", lambda v: isinstance(v, bool)),
     "quiet_seconds": _number(lambda v: 0 < v <= 3600, "a number of seconds above 0 and at most 3600"),
     "workers": _integer(0, None, "an integer 0 or more (0: one per core)"),
+    "report": Rule("true or false", lambda v: isinstance(v, bool)),
 }
 # Keys about the daemon as a whole, meaningful only in the global file.
 GLOBAL_RULES: dict[str, Rule] = {
@@ -94,7 +96,8 @@ GLOBAL_RULES: dict[str, Rule] = {
 }
 FOLDER_KEYS = tuple(FOLDER_RULES)
 GLOBAL_KEYS = tuple(GLOBAL_RULES)
-SCAN_KEYS = tuple(k for k in FOLDER_KEYS if k != "quiet_seconds")
+DAEMON_ONLY_KEYS = ("quiet_seconds", "report")  # FolderSettings' own fields, not ScanSettings'
+SCAN_KEYS = tuple(k for k in FOLDER_KEYS if k not in DAEMON_ONLY_KEYS)
 
 
 def validate_table(table: Mapping[str, object], source: str, *, is_global: bool) -> tuple[dict[str, object], list[str]]:
@@ -138,14 +141,14 @@ def merge_layers(
 def values_of(settings: FolderSettings) -> dict[str, object]:
     """The folder keys of `settings`, as plain values (None where a key is off / adaptive)."""
     values: dict[str, object] = {key: getattr(settings.scan, key) for key in SCAN_KEYS}
-    values["quiet_seconds"] = settings.quiet_seconds
+    values.update({key: getattr(settings, key) for key in DAEMON_ONLY_KEYS})
     return values
 
 
 def settings_from_values(values: Mapping[str, object]) -> FolderSettings:
     """FolderSettings from validated values; a key not given keeps its dataclass default."""
     scan = ScanSettings(**{k: values[k] for k in SCAN_KEYS if k in values})  # type: ignore[arg-type]
-    rest = {k: values[k] for k in ("quiet_seconds",) if k in values}
+    rest = {k: values[k] for k in DAEMON_ONLY_KEYS if k in values}
     return FolderSettings(scan, **rest)  # type: ignore[arg-type]
 
 

@@ -71,6 +71,8 @@ def render(info: dict) -> str:
             lines.append(f"settling now: {state['current']}")
         for folder in state.get("open_folders", []):
             lines.append(f"session open: {folder}")
+        for folder, page in state.get("reports", {}).items():
+            lines.append(f"review page: {page}")
     elif daemon is not None:
         lines.append(f"burstd is not running (last heard of {_ago(daemon['since_heartbeat'])}, pid {daemon['pid']})")
     else:

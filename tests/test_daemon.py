@@ -323,3 +323,18 @@ def test_inotify_exhaustion_falls_back_to_polling(daemon: Daemon, tmp_path: Path
     shutil.copytree(staged(tmp_path, "p", [0.0, 1.0]), daemon.root / "sub" / "p")
     daemon.wait_for(sidecars_for(daemon.root / "sub" / "p", 2), what="sidecars through the polling observer")
     assert daemon.stop() == 0
+
+
+def test_the_review_page_is_written_after_each_session_when_asked(daemon: Daemon, tmp_path: Path) -> None:
+    daemon.write_config("report = true\n")
+    daemon.start()
+    shutil.copytree(staged(tmp_path, "r", [0.0, 1.0, 2.0]), daemon.root / "r")
+    page = daemon.root / "r" / "burstd-report.html"
+    daemon.wait_for(page.exists, what="the review page")
+    daemon.wait_for(lambda: daemon.status()["daemon"]["state"]["reports"] == {str(daemon.root / "r"): str(page)},
+                    what="status to give the page's path")
+    assert f"review page: {page}" in daemon.cli("status").stdout
+    assert "DSC_0001.JPG" in page.read_text()
+    assert not list((daemon.root / "r").glob("*.jpg")), "the page's pictures must stay in its hidden folder"
+    assert len(daemon.status()["sessions"]) == 1, "the page's own pictures started a session"
+    assert daemon.stop() == 0
