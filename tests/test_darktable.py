@@ -1,0 +1,67 @@
+"""Proof with the real darktable: what burstd writes is what darktable shows, and its edits survive."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+from tests.darktable import import_files, needs_darktable
+from tests.helpers_exiftool import exiftool_tags, needs_exiftool
+from tests.photos import DATA, make_burst
+
+T0 = datetime(2026, 11, 24, 11, 0, 0)
+SIDECARS = Path(__file__).parent / "data" / "sidecars"
+
+
+def copy_for_darktable(folder: Path, dest: Path) -> list[Path]:
+    """darktable rewrites sidecars on import: it gets a copy, images and sidecars alike."""
+    shutil.copytree(folder, dest)
+    return sorted(p for p in dest.iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))
+
+
+@needs_darktable
+@needs_exiftool
+def test_darktable_shows_the_stars_and_rejects_burstd_wrote(burstd, tmp_path: Path) -> None:
+    card = tmp_path / "card"
+    card.mkdir()
+    # Twelve frames: the tiers give 3 2 2 1 1 1 1 1 0 0 0 0, and the far blurriest is rejected instead.
+    blurs = [0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 6.0]
+    make_burst(card, DATA / "IMG_5910.jpg", blurs, start=T0, first_number=1, size=(900, 600))
+    make_burst(card, DATA / "flower.jpg", [0.0], start=T0.replace(minute=30), first_number=20, size=(400, 300))
+    burstd("scan", card, "--reject-below", "0.2", check=0)
+    intended = {p.name.removesuffix(".xmp"): exiftool_tags(p)["XMP-xmp:Rating"] for p in card.glob("*.xmp")}
+    assert 0 in intended.values() and -1 in intended.values(), intended  # both cases really occur
+
+    stored = import_files(copy_for_darktable(card, tmp_path / "copy"), tmp_path / "dt")
+
+    table = {name: (d.stars, d.rejected) for name, d in stored.items()}
+    expected = {name: (0, True) if r < 0 else (r, False) for name, r in intended.items()}
+    # darktable keeps the star count of a rejected image: compare rejects by the flag alone.
+    assert {n: (s if not rej else 0, rej) for n, (s, rej) in table.items()} == expected
+
+
+@needs_darktable
+def test_a_darktable_edit_history_survives_burstds_merge(burstd, tmp_path: Path) -> None:
+    # 1. darktable itself writes a sidecar with a 13-step history: import an image whose sidecar
+    #    has that history (darktable rewrites the sidecar on import, in its own words).
+    first = tmp_path / "first"
+    first.mkdir()
+    shutil.copy(DATA / "flower.jpg", first / "DSC_0100.JPG")
+    shutil.copy(SIDECARS / "IMG_0001.CR2.xmp", first / "DSC_0100.JPG.xmp")
+    before = import_files([first / "DSC_0100.JPG"], tmp_path / "dt1")["DSC_0100.JPG"]
+    assert len(before.history) == 13
+    darktable_written = (first / "DSC_0100.JPG.xmp").read_text()
+    assert "darktable:history" in darktable_written
+
+    # 2. burstd rates the image through that darktable-written sidecar (forced: its 1 star is not burstd's).
+    second = tmp_path / "second"
+    shutil.copytree(first, second)
+    burstd("scan", second, "--force", "-m", "4", check=0)
+    merged = (second / "DSC_0100.JPG.xmp").read_text()
+    assert 'xmp:Rating="4"' in merged and merged.count("xmp:Rating") == 1
+
+    # 3. A fresh darktable library imports it: the same history, and burstd's rating.
+    after = import_files(copy_for_darktable(second, tmp_path / "copy"), tmp_path / "dt2")["DSC_0100.JPG"]
+    assert after.history == before.history
+    assert after.stars == 4
