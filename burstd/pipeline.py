@@ -67,9 +67,22 @@ def collect_shots(
     report: ScanReport,
     progress: Progress | None = None,
 ) -> tuple[list[Shot], dict[object, bytes]]:
-    """The shots among the candidates: RAW+JPEG paired, each analysed (from the cache when it can)."""
+    """The shots among the candidates: RAW+JPEG paired, each analysed (from the cache when it can).
+
+    A JPEG that fails to decode must not cost its RAW the rating: the RAW is then analysed in its
+    place and becomes the shot (the broken JPEG is reported and gets no sidecar).
+    """
     to_analyse, companions = plan_pairs(candidates)
     analyses, orbs = analyse(to_analyse, settings, cache, report, progress)
+    failed = {p: raws for p, raws in companions.items() if p not in analyses}
+    if failed:
+        by_path = {c.path: c for c in candidates}
+        rescue = [by_path[raws[0]] for raws in failed.values()]
+        rescued, rescued_orbs = analyse(rescue, settings, cache, report)
+        analyses.update(rescued)
+        orbs.update(rescued_orbs)
+        for raws in failed.values():
+            companions[raws[0]] = raws[1:]
     return pair_shots(analyses, companions), orbs
 
 

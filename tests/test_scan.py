@@ -249,3 +249,17 @@ def test_progress_bar_only_when_stderr_is_a_terminal(burstd, card: Path) -> None
     assert b"analyse  [" in shown and b"10/10" in shown
     assert b"analyse  [" not in result.stdout  # the bar never pollutes stdout
     assert "analyse  [" not in burstd("scan", card, "--dry-run", check=0).stderr  # no terminal, no bar
+
+
+def test_a_broken_jpeg_does_not_cost_its_raw_the_rating(burstd, tmp_path: Path) -> None:
+    folder = tmp_path / "pair"
+    folder.mkdir()
+    (folder / "DSC_0001.JPG").write_bytes((DATA / "pcb_004.JPG").read_bytes()[:150_000])  # truncated
+    shutil.copy(DATA / "colorchart.dng", folder / "DSC_0001.DNG")
+    result = burstd("scan", folder, "--json", check=1)
+    report = __import__("json").loads(result.stdout)
+    (burst,) = report["bursts"]
+    (member,) = burst["members"]
+    assert Path(member["path"]).name == "DSC_0001.DNG" and member["source"].startswith("raw-")
+    assert (folder / "DSC_0001.DNG.xmp").exists() and not (folder / "DSC_0001.JPG.xmp").exists()
+    assert [Path(e["path"]).name for e in report["errors"]] == ["DSC_0001.JPG"]
