@@ -1,8 +1,10 @@
 """The one pipeline `scan` and the daemon share: discover -> analyse -> pair -> group -> rank -> write.
 
-`scan_folder` is the whole flow in one short function. Each stage is a function of its own; only
-`analyse` and `write` touch files (through `decode`/`cache` and `sidecars`). A problem with one file
-becomes a `FileProblem` and the batch goes on.
+`scan_folder` is the whole flow in one short function: `collect_shots` (analyse and pair) then, per
+folder, `settle_folder` (group, rank, write). The daemon calls the same two stages; only where the
+paths come from differs. Each stage is a function of its own; only `analyse` and `write` touch files
+(through `decode`/`cache` and `sidecars`). A problem with one file becomes a `FileProblem` and the
+batch goes on.
 """
 
 from __future__ import annotations
