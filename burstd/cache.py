@@ -17,7 +17,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,23 +171,25 @@ class Cache:
         """Entries still valid for these (path, size, mtime_ns) triples."""
         wanted = {path_key(p): (p, size, mtime) for p, size, mtime in paths}
         found: dict[Path, CacheEntry] = {}
-        keys = list(wanted)
+        columns = "path, size, mtime_ns, kind, version, analysis, tiles, orb"
+        for key, size, mtime, kind, version, analysis, tiles, orb in self._rows_by_path("files", columns, wanted):
+            path, want_size, want_mtime = wanted[key]
+            if size != want_size or mtime != want_mtime:
+                continue
+            if kind == NOT_AN_IMAGE:
+                found[path] = CacheEntry(kind, None)
+            elif version == ANALYSIS_VERSION:
+                found[path] = CacheEntry(kind, _load_analysis(analysis, tiles), orb)
+        return found
+
+    def _rows_by_path(self, table: str, columns: str, keys: Iterable[str]) -> Iterator[tuple]:
+        """Rows of `table` whose path is one of `keys` (queried in chunks: SQLite caps parameters)."""
+        keys = list(keys)
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
-            rows = self.db.execute(
-                f"SELECT path, size, mtime_ns, kind, version, analysis, tiles, orb FROM files "
-                f"WHERE path IN ({','.join('?' * len(chunk))})",
-                chunk,
+            yield from self.db.execute(
+                f"SELECT {columns} FROM {table} WHERE path IN ({','.join('?' * len(chunk))})", chunk
             ).fetchall()
-            for key, size, mtime, kind, version, analysis, tiles, orb in rows:
-                path, want_size, want_mtime = wanted[key]
-                if size != want_size or mtime != want_mtime:
-                    continue
-                if kind == NOT_AN_IMAGE:
-                    found[path] = CacheEntry(kind, None)
-                elif version == ANALYSIS_VERSION:
-                    found[path] = CacheEntry(kind, _load_analysis(analysis, tiles), orb)
-        return found
 
     def store(self, entries: Iterable[tuple[Path, int, int, CacheEntry]]) -> None:
         rows = []
@@ -210,18 +212,12 @@ class Cache:
     def sidecar_memos(self, paths: Iterable[Path]) -> dict[Path, SidecarMemo]:
         """What burstd last knew of these sidecars (see `xmp.SidecarMemo`)."""
         wanted = {path_key(p): p for p in paths}
-        keys = list(wanted)
         memos: dict[Path, SidecarMemo] = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            for key, size, mtime, ino, state in self.db.execute(
-                f"SELECT path, size, mtime_ns, ino, state FROM sidecars WHERE path IN ({','.join('?' * len(chunk))})",
-                chunk,
-            ).fetchall():
-                data = json.loads(state)
-                memos[wanted[key]] = SidecarMemo(
-                    (size, mtime, ino), SidecarState(data["rating"], data["burstd_rating"], data["values"])
-                )
+        for key, size, mtime, ino, state in self._rows_by_path("sidecars", "path, size, mtime_ns, ino, state", wanted):
+            data = json.loads(state)
+            memos[wanted[key]] = SidecarMemo(
+                (size, mtime, ino), SidecarState(data["rating"], data["burstd_rating"], data["values"])
+            )
         return memos
 
     def store_sidecar_memos(self, memos: Iterable[tuple[Path, SidecarMemo]]) -> None:
