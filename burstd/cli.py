@@ -180,17 +180,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from burstd import status
 
-    cache_path = args.cache or _configured_cache(args.config)
-    try:
-        info = status.gather(cache_path)
-    except BurstdError as exc:
-        # A database being created or upgraded right now, or unreadable: not running, as far as
-        # anyone can tell; scripts still get JSON.
-        info = {"database": str(cache_path), "running": False, "daemon": None, "sessions": [], "errors": [],
-                "problems": [str(exc)]}
-        if not args.json:
-            print(f"burstd: {exc}", file=sys.stderr)
-            return status.EXIT_NOT_RUNNING
+    info = status.gather(args.cache or _configured_cache(args.config))
     if args.json:
         json.dump(info, sys.stdout, indent=1, default=str)
         sys.stdout.write("\n")

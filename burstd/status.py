@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from burstd.cache import Cache
+from burstd.errors import CacheError
 
 STALE_AFTER = 60.0  # seconds without a heartbeat after which the daemon counts as gone
 RECENT_ERRORS = 3600.0  # errors this recent make a running daemon unhealthy
@@ -26,10 +27,16 @@ def gather(cache_path: Path, now: float | None = None) -> dict:
     if not cache_path.exists():
         info["problems"] = []
         return info
-    with Cache.open_readonly(cache_path) as cache:
-        daemon = cache.daemon()
-        info["sessions"] = cache.recent_sessions(10)
-        info["errors"] = cache.recent_errors(20)
+    try:
+        with Cache.open_readonly(cache_path) as cache:
+            daemon = cache.daemon()
+            info["sessions"] = cache.recent_sessions(10)
+            info["errors"] = cache.recent_errors(20)
+    except CacheError as exc:
+        # A database being created or upgraded right now, or unreadable: not running, as far as
+        # anyone can tell, and the reason is shown (also in --json, which scripts parse).
+        info["problems"] = [str(exc)]
+        return info
     if daemon is not None:
         alive = _alive(daemon["pid"]) and now - daemon["heartbeat"] < STALE_AFTER
         info["running"] = alive
