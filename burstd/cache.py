@@ -3,11 +3,14 @@
 One SQLite file (WAL mode) maps a file's path, size and mtime_ns to its `Analysis`, and a sidecar's
 fingerprint to what burstd last knew of it (so a warm rescan need not read unchanged sidecars). For
 the daemon it also keeps each folder's last grouping (for incremental regrouping), the sessions it
-processed, recent errors and its own heartbeat, which `burstd status` reads without ever blocking. A hit costs no
+processed, recent errors and its own heartbeat, which `burstd status` reads without ever blocking. Every
+sidecar write of a scan or daemon session is journaled (the bytes it replaced, the digest of what was
+written) before it happens, so `burstd undo` can put sidecars back; that journal is the one part of the
+database that is more than a cache. A hit costs no
 decode; a changed size or mtime is a miss. Files that turned out not to be images are remembered too,
 so a rescan does not sniff them again; files that failed to decode are never stored, so they are
-retried. The schema carries a version and migrates forward step by step. The cache is only a cache:
-deleting it loses nothing but time.
+retried. The schema carries a version and migrates forward step by step. Deleting the database loses
+nothing but time, and the means to undo what burstd wrote so far.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import sqlite_utils
 
 from burstd.errors import CacheError
 from burstd.models import Analysis, TimeSource
+from burstd.undo_plan import EntryOutcome, JournalEntry, sha256
 from burstd.xmp import SidecarMemo, SidecarState
 
 # Bump when the analysis itself changes (decode scale, focus measure, hashes): old rows become misses.
@@ -98,8 +102,24 @@ def _create_daemon_tables(db: sqlite_utils.Database) -> None:
     )
 
 
+def _create_journal(db: sqlite_utils.Database) -> None:
+    # `open` sessions are still running (or were interrupted): their writes are journaled already.
+    db.execute("ALTER TABLE sessions ADD COLUMN kind TEXT NOT NULL DEFAULT 'daemon'")
+    db.execute("ALTER TABLE sessions ADD COLUMN open INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        """CREATE TABLE journal (
+            id INTEGER PRIMARY KEY, session INTEGER NOT NULL, path TEXT NOT NULL, fspath BLOB NOT NULL,
+            at REAL NOT NULL, previous BLOB, previous_sha256 TEXT, written_sha256 TEXT NOT NULL,
+            undone REAL, outcome TEXT)"""
+    )
+    db.execute("CREATE INDEX journal_path ON journal (path)")
+    db.execute("CREATE INDEX journal_session ON journal (session)")
+
+
 # Each migration takes the schema from version i to i + 1.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_files, _create_sidecars, _create_daemon_tables]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _create_files, _create_sidecars, _create_daemon_tables, _create_journal,
+]
 # How many errors the database remembers for `burstd status`.
 ERRORS_KEPT = 200
 
@@ -216,7 +236,11 @@ class Cache:
         for key, size, mtime, ino, state in self._rows_by_path("sidecars", "path, size, mtime_ns, ino, state", wanted):
             data = json.loads(state)
             memos[wanted[key]] = SidecarMemo(
-                (size, mtime, ino), SidecarState(data["rating"], data["burstd_rating"], data["values"])
+                (size, mtime, ino),
+                SidecarState(
+                    data["rating"], data["burstd_rating"], data["values"],
+                    {key: tuple(items) for key, items in data.get("arrays", {}).items()},  # absent before v0.2
+                ),
             )
         return memos
 
@@ -226,7 +250,8 @@ class Cache:
                 "path": path_key(path), "size": memo.fingerprint[0], "mtime_ns": memo.fingerprint[1],
                 "ino": memo.fingerprint[2],
                 "state": json.dumps({"rating": memo.state.rating, "burstd_rating": memo.state.burstd_rating,
-                                     "values": dict(memo.state.values)}),
+                                     "values": dict(memo.state.values),
+                                     "arrays": {k: list(v) for k, v in memo.state.arrays.items()}}),
             }
             for path, memo in memos
         ]
@@ -249,13 +274,118 @@ class Cache:
 
     # --- what the daemon did and does, for `burstd status` ----------------------------------------
 
-    def record_session(self, session: SessionRecord) -> None:
+    def record_session(self, session: SessionRecord, kind: str = "daemon") -> None:
         with self.db.conn:
-            self.db["sessions"].insert(dataclasses.asdict(session) | {"folder": path_key(session.folder)})
+            self.db["sessions"].insert(dataclasses.asdict(session) | {"folder": path_key(session.folder), "kind": kind})
+
+    def begin_session(self, folder: Path, kind: str, started: float) -> int:
+        """A session whose sidecar writes are about to be journaled; `finish_session` fills it in."""
+        with self.db.conn:
+            cursor = self.db.execute(
+                "INSERT INTO sessions (folder, started, ended, files, bursts, written, kept_manual, errors, seconds,"
+                " kind, open) VALUES (?, ?, ?, 0, 0, 0, 0, 0, 0, ?, 1)",
+                [path_key(folder.resolve()), started, started, kind],
+            )
+        return int(cursor.lastrowid)
+
+    def finish_session(self, session_id: int, session: SessionRecord) -> None:
+        values = dataclasses.asdict(session)
+        del values["folder"]  # begin_session's absolute one stays
+        with self.db.conn:
+            self.db.execute(
+                f"UPDATE sessions SET {', '.join(f'{k} = ?' for k in values)}, open = 0 WHERE id = ?",
+                [*values.values(), session_id],
+            )
 
     def recent_sessions(self, limit: int = 10) -> list[dict]:
-        rows = self.db.execute("SELECT * FROM sessions ORDER BY id DESC LIMIT ?", [limit])
+        rows = self.db.execute("SELECT * FROM sessions WHERE NOT open ORDER BY id DESC LIMIT ?", [limit])
         return [dict(zip([c[0] for c in rows.description], row)) for row in rows.fetchall()]
+
+    # --- the journal of sidecar writes, for `burstd undo` ----------------------------------------
+
+    def journal_write(self, session: int, path: Path, previous: bytes | None, written_sha256: str) -> None:
+        """Journal a sidecar write about to happen: committed, and synced to disk, before it does.
+
+        Called before the sidecar is replaced, so no crash can lose the bytes it replaces; a write
+        that then fails leaves an entry that `undo_plan` recognises as never applied.
+        """
+        path = _absolute(path)
+        row = [session, path_key(path), os.fsencode(path), time.time(), previous, sha256(previous), written_sha256]
+        try:
+            # The rest of the database may lose its last commits on a power cut (synchronous =
+            # NORMAL); this must not, since the sidecar's rename is durable right after.
+            self.db.execute("PRAGMA synchronous = FULL")
+            with self.db.conn:
+                self.db.execute(
+                    "INSERT INTO journal (session, path, fspath, at, previous, previous_sha256, written_sha256)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    row,
+                )
+        except sqlite3.Error as exc:
+            raise CacheError(f"cannot journal the change of {path} in {self.path}: {exc}") from exc
+        finally:
+            self.db.execute("PRAGMA synchronous = NORMAL")
+
+    def journal_pending(self, folder: Path | None = None, session: int | None = None) -> list[JournalEntry]:
+        """Entries not yet undone, of sidecars under `folder` (at any depth) and/or of one session."""
+        where, params = ["undone IS NULL"], []
+        if folder is not None:
+            prefix = os.fsencode(os.path.join(_absolute_folder(folder), ""))
+            where.append("substr(fspath, 1, ?) = ?")
+            params += [len(prefix), prefix]
+        if session is not None:
+            where.append("session = ?")
+            params.append(session)
+        return self._journal_entries(" AND ".join(where), params)
+
+    def journal_pending_of(self, paths: Iterable[Path]) -> list[JournalEntry]:
+        """Every entry not yet undone of these sidecars, whichever session made it."""
+        found = []
+        keys = sorted({path_key(p) for p in paths})
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            found += self._journal_entries(f"undone IS NULL AND path IN ({','.join('?' * len(chunk))})", chunk)
+        return found
+
+    def _journal_entries(self, where: str, params: list) -> list[JournalEntry]:
+        rows = self.db.execute(
+            f"SELECT id, session, fspath, previous_sha256, written_sha256 FROM journal WHERE {where} ORDER BY id", params
+        ).fetchall()
+        return [JournalEntry(i, session, Path(os.fsdecode(fspath)), prev, written) for i, session, fspath, prev, written in rows]
+
+    def journal_previous(self, entry_id: int) -> bytes | None:
+        """The bytes a journaled write replaced (None: it created the sidecar)."""
+        row = self.db.execute("SELECT previous FROM journal WHERE id = ?", [entry_id]).fetchone()
+        return None if row is None else row[0]
+
+    def settle_journal(self, outcomes: Iterable[tuple[int, EntryOutcome]], paths: Iterable[Path] = ()) -> None:
+        """Mark entries as dealt with by an undo (they stay, as a record), and forget what burstd knew
+        of those sidecars, so the next scan reads them afresh."""
+        now = time.time()
+        with self.db.conn:
+            self.db.conn.executemany(
+                "UPDATE journal SET undone = ?, outcome = ? WHERE id = ?",
+                [(now, outcome.value, entry_id) for entry_id, outcome in outcomes],
+            )
+            self.db.conn.executemany("DELETE FROM sidecars WHERE path = ?", [(path_key(p),) for p in paths])
+
+    def journal_sessions(self, folder: Path | None = None) -> list[dict]:
+        """Sessions that wrote sidecars (under `folder`), newest first, with how many writes are undoable."""
+        where, params = "", []
+        if folder is not None:
+            prefix = os.fsencode(os.path.join(_absolute_folder(folder), ""))
+            where, params = "WHERE substr(j.fspath, 1, ?) = ?", [len(prefix), prefix]
+        rows = self.db.execute(
+            f"""SELECT s.id, s.kind, s.folder, s.started, s.ended, s.open, count(j.id), sum(j.undone IS NULL)
+                FROM journal j JOIN sessions s ON s.id = j.session {where}
+                GROUP BY s.id ORDER BY s.id DESC""",
+            params,
+        ).fetchall()
+        names = ("id", "kind", "folder", "started", "ended", "open", "writes", "undoable")
+        return [dict(zip(names, row)) for row in rows]
+
+    def session_exists(self, session_id: int) -> bool:
+        return self.db.execute("SELECT 1 FROM sessions WHERE id = ?", [session_id]).fetchone() is not None
 
     def record_errors(self, errors: Iterable[tuple[float, Path, str]]) -> None:
         rows = [{"at": at, "path": path_key(path), "reason": reason} for at, path, reason in errors]
@@ -304,6 +434,30 @@ class Cache:
 
     def count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM files").fetchone()[0])
+
+
+def darktable_film_rolls(library: Path) -> list[str]:
+    """The folders darktable's `library.db` has imported: the one query burstd makes of another
+    program's database. Read-only and immutable, so darktable is never blocked; [] when unreadable."""
+    try:
+        db = sqlite3.connect(f"{library.resolve().as_uri()}?mode=ro&immutable=1", uri=True, timeout=0.5)
+    except (sqlite3.Error, OSError):
+        return []
+    try:
+        return [row[0] for row in db.execute("SELECT folder FROM film_rolls") if isinstance(row[0], str)]
+    except sqlite3.Error:
+        return []
+    finally:
+        db.close()
+
+
+def _absolute(path: Path) -> Path:
+    """The journal's name for a sidecar: absolute, its folder's symlinks resolved (never the file's own)."""
+    return path.parent.resolve() / path.name
+
+
+def _absolute_folder(folder: Path) -> str:
+    return str(folder.resolve())
 
 
 _SCALARS = (

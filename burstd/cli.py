@@ -1,6 +1,7 @@
 """The command line: parse, call the pipeline, turn results and errors into output and exit codes.
 
-Exit codes: 0 all good, 1 some files failed (each one listed), 2 usage or configuration error.
+Exit codes: 0 all good, 1 some files failed (each one listed; for `undo`, also sidecars kept because
+they changed since), 2 usage or configuration error.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from burstd import __version__
 from burstd.cache import Cache
 from burstd.errors import BurstdError, ConfigError
 from burstd.models import ScanSettings, SidecarAction
+from burstd.naming import SIDECAR_STYLES
+from burstd.tagging import COLOURS
 from burstd.pipeline import ScanReport, scan_folder
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
@@ -53,6 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--singleton-rating", type=int, metavar="INT", help="stars for a shot that is not part of a burst (default: max rank)")
     scan.add_argument("--reject-below", type=float, metavar="FRACTION",
                       help="reject (rating -1) frames scoring below this fraction of their burst's best, e.g. 0.3")
+    scan.add_argument("--no-tags", dest="tags", action="store_false",
+                      help="no burstd|burst|... and burstd|pick keywords (written by default)")
+    scan.add_argument("--pick-label", choices=tuple(COLOURS), metavar="COLOUR",
+                      help="also give each burst's pick this darktable colour label: red, yellow, green, blue or purple")
+    scan.add_argument("--digikam-pick-labels", action="store_true",
+                      help="also set digiKam's pick label: accepted on each burst's pick, rejected on rejects")
+    scan.add_argument("--sidecar-style", choices=SIDECAR_STYLES, default=ScanSettings().sidecar_style,
+                      help="darktable/digiKam names (IMG_0001.CR2.xmp, the default), lightroom names "
+                      "(IMG_0001.xmp, also Capture One and Bridge) or both")
     scan.add_argument("--workers", type=int, default=0, metavar="N", help="decoding threads (default: one per core)")
     scan.add_argument("--cache", type=Path, metavar="FILE", help="analysis cache (default $XDG_STATE_HOME/burstd/cache.sqlite3)")
     report = commands.add_parser(
@@ -94,6 +106,20 @@ def build_parser() -> argparse.ArgumentParser:
                                       description="Example: burstd config show ~/Pictures/Import/sports")
     show.add_argument("directory", metavar="DIR", type=Path)
     show.add_argument("--config", type=Path, metavar="FILE", help="global configuration (default $XDG_CONFIG_HOME/burstd/config.toml)")
+    undo = commands.add_parser(
+        "undo",
+        help="put back the sidecars burstd changed, as they were before",
+        description="Restore every sidecar burstd changed under DIR (any depth; or in session ID) to its exact "
+        "previous bytes and remove the ones it created, newest change first, unless you changed them "
+        "since: those are kept and listed. The previous bytes come from the database. "
+        "Example: burstd undo ~/Pictures/2026-11-24 --dry-run",
+    )
+    undo.add_argument("directory", metavar="DIR", type=Path, nargs="?", help="the folder whose sidecars to put back (and below)")
+    undo.add_argument("--session", type=int, metavar="ID", help="undo only this session (see --list); with DIR, only its sidecars under DIR")
+    undo.add_argument("--list", action="store_true", help="list the sessions with changes to sidecars (under DIR), newest first; change nothing")
+    undo.add_argument("--dry-run", action="store_true", help="show what would be restored, removed and kept; change nothing")
+    undo.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    undo.add_argument("--cache", type=Path, metavar="FILE", help="database (default: the config's `cache`, else $XDG_STATE_HOME/burstd/cache.sqlite3)")
     install = commands.add_parser(
         "install-service",
         help="install and start the systemd user service",
@@ -124,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_status(args)
         if args.command == "config":
             return cmd_config_show(args)
+        if args.command == "undo":
+            return cmd_undo(args)
         if args.command == "install-service":
             return cmd_install_service(args)
     except BrokenPipeError:  # `burstd scan ... | head`: the reader left, nothing more to say
@@ -180,7 +208,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from burstd import status
 
-    info = status.gather(args.cache or _configured_cache(args.config))
+    info = status.gather(args.cache or _configured_cache(args.config), darktable=_darktable_state(args.config))
     if args.json:
         json.dump(info, sys.stdout, indent=1, default=str)
         sys.stdout.write("\n")
@@ -199,6 +227,75 @@ def cmd_config_show(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print(describe(settings, provenance))
     return EXIT_OK
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    from burstd.undo import FAILED, undo
+
+    if args.directory is None and args.session is None and not args.list:
+        print("burstd undo: name a folder (DIR) or a session (--session ID)", file=sys.stderr)
+        return EXIT_USAGE
+    if args.directory is not None and not args.directory.is_dir():
+        print(f"burstd undo: {args.directory} is not a folder", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        with Cache.open(args.cache or _configured_cache(None)) as cache:
+            if args.list:
+                sessions = cache.journal_sessions(args.directory)
+                if args.json:
+                    json.dump({"sessions": sessions}, sys.stdout, indent=1)
+                    sys.stdout.write("\n")
+                else:
+                    print(_render_sessions(sessions))
+                return EXIT_OK
+            if args.session is not None and not cache.session_exists(args.session):
+                print(f"burstd undo: there is no session {args.session} (burstd undo --list shows them)", file=sys.stderr)
+                return EXIT_USAGE
+            report = undo(cache, folder=args.directory, session=args.session, dry_run=args.dry_run)
+    except BurstdError as exc:
+        print(f"burstd: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    counts = Counter(o.action for o in report.outcomes)
+    if args.json:
+        json.dump(
+            {
+                "dry_run": report.dry_run,
+                "sidecars": [
+                    {"path": str(o.path), "action": o.action, "sessions": list(o.sessions), "reason": o.reason}
+                    for o in report.outcomes
+                ],
+                "summary": dict(counts),
+            },
+            sys.stdout,
+            indent=1,
+        )
+        sys.stdout.write("\n")
+    else:
+        would = "would be " if report.dry_run else ""
+        for o in report.outcomes:
+            if o.action not in ("unchanged", FAILED):
+                print(f"{would}{o.action:<8} {o.path}" + (f": {o.reason}" if o.reason else ""))
+        prefix = "dry run, nothing changed: " if report.dry_run else ""
+        summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
+        print(f"{prefix}sidecars: {summary}" if summary else "nothing to undo")
+    for o in report.outcomes:
+        if o.action == FAILED:
+            print(f"burstd: {o.path}: {o.reason}", file=sys.stderr)
+    return EXIT_FAILURES if report.failed else EXIT_OK
+
+
+def _render_sessions(sessions: list[dict]) -> str:
+    if not sessions:
+        return "no sidecar changes recorded"
+    lines = []
+    for s in sessions:
+        when = datetime.fromtimestamp(s["ended"]).strftime("%Y-%m-%d %H:%M:%S")
+        state = " (unfinished)" if s["open"] else ""
+        lines.append(
+            f"session {s['id']:<4} {s['kind']:<6} {when}  {s['folder']}{state}: "
+            f"{s['writes']} sidecar writes, {s['undoable']} still to undo"
+        )
+    return "\n".join(lines)
 
 
 def cmd_install_service(args: argparse.Namespace) -> int:
@@ -222,6 +319,17 @@ def _folder_scan_settings(folder: Path) -> ScanSettings:
         return folder_settings(folder, load_global())[0].scan
     except ConfigError:
         return ScanSettings()
+
+
+def _darktable_state(config_path: Path | None):  # -> darktable_lock.DarktableState
+    from burstd import darktable_lock
+    from burstd.config import load_global
+
+    try:
+        config = load_global(config_path)
+    except ConfigError:
+        return darktable_lock.inspect(darktable_lock.default_config_dir())
+    return darktable_lock.inspect(config.darktable_config or darktable_lock.default_config_dir(), config.roots)
 
 
 def _configured_cache(config_path: Path | None) -> Path:
@@ -262,6 +370,10 @@ def settings_from_args(args: argparse.Namespace) -> tuple[ScanSettings, list[str
         recursive=args.recursive,
         dry_run=args.dry_run,
         workers=args.workers,
+        tags=args.tags,
+        pick_label=args.pick_label,
+        digikam_pick_labels=args.digikam_pick_labels,
+        sidecar_style=args.sidecar_style,
     )
     return settings, problems
 
@@ -317,7 +429,7 @@ def report_json(report: ScanReport, settings: ScanSettings) -> dict:
                         "time_source": m.shot.analysis.time_source.value,
                         "source": m.shot.analysis.source,
                         "sidecars": [
-                            {"path": str(o.path), "action": o.action.value, "reason": o.reason}
+                            {"path": str(o.path), "image": str(f), "action": o.action.value, "reason": o.reason}
                             for f in m.shot.files
                             for o in report.sidecars.get(f, [])
                         ],
@@ -332,6 +444,8 @@ def report_json(report: ScanReport, settings: ScanSettings) -> dict:
             "method": settings.method, "threshold": settings.threshold, "max_gap": settings.max_gap,
             "max_rank": settings.max_rank, "scheme": settings.scheme, "exclude": settings.exclude,
             "force": settings.force, "dry_run": settings.dry_run, "recursive": settings.recursive,
+            "tags": settings.tags, "pick_label": settings.pick_label,
+            "digikam_pick_labels": settings.digikam_pick_labels, "sidecar_style": settings.sidecar_style,
         },
         "bursts": bursts,
         "errors": [{"path": str(p.path), "reason": p.reason} for p in report.problems]

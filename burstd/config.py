@@ -48,6 +48,7 @@ class DaemonConfig:
     folder: FolderSettings  # the defaults for every folder, before any .burstd.toml
     stable_seconds: float = 2.0  # a file not closed is complete once its size and mtime were stable this long
     cache: Path | None = None  # None: burstd.cache.default_cache_path()
+    darktable_config: Path | None = None  # darktable's config folder; None: darktable_lock.default_config_dir()
     provenance: Mapping[str, str] = field(default_factory=dict)  # folder key -> "default" | the global file
 
 
@@ -79,6 +80,10 @@ def load_global(path: Path | None = None) -> DaemonConfig:
         daemon["cache"] = _expand_path(values.pop("cache"), f"{path}: key 'cache'", problems)  # type: ignore[arg-type]
     if "stable_seconds" in values:
         daemon["stable_seconds"] = values.pop("stable_seconds")
+    if "darktable_config" in values:
+        daemon["darktable_config"] = _expand_path(
+            values.pop("darktable_config"), f"{path}: key 'darktable_config'", problems  # type: ignore[arg-type]
+        )
     if problems:
         raise ConfigError(problems)
     defaults = values_of(FolderSettings())

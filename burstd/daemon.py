@@ -236,7 +236,7 @@ class Daemon:
         self.folder_problems.pop(str(folder), None)
         self.current = str(folder)
         self.heartbeat()
-        report = ScanReport(folder)
+        report = ScanReport(folder, session=self.cache.begin_session(folder, "daemon", started_wall))
         candidates, problems = discover(folder)
         report.problems.extend(problems)
         report.files = len(candidates)
@@ -252,7 +252,7 @@ class Daemon:
             bursts=len(report.bursts), written=actions[SidecarAction.CREATED] + actions[SidecarAction.UPDATED],
             kept_manual=actions[SidecarAction.KEPT_MANUAL], errors=len(errors), seconds=time.perf_counter() - t0,
         )
-        self.cache.record_session(record)
+        self.cache.finish_session(report.session, record)
         self.cache.record_errors(errors)
         for _, path, reason in errors:
             log.error("%s: %s", path, reason)

@@ -88,13 +88,17 @@ class RatedBurst:
 
 @dataclass(frozen=True, slots=True)
 class SidecarFields:
-    """The values burstd owns in a sidecar: `xmp:Rating` and its own `burstd:` namespace."""
+    """The values burstd writes to a sidecar: `xmp:Rating`, its own `burstd:` namespace, and keywords
+    and labels the photographer's editor shows (see `xmp.py` for which entries burstd owns)."""
 
     rating: int
     burst_id: str
     rank: int
     burst_size: int
     sharpness: float
+    tags: tuple[str, ...] = ()  # hierarchical keywords under `burstd|`
+    color_label: int | None = None  # darktable colour label: 0 red, 1 yellow, 2 green, 3 blue, 4 purple
+    pick_label: int | None = None  # digiKam:PickLabel: 1 rejected, 3 accepted
 
 
 class SidecarAction(StrEnum):
@@ -140,3 +144,7 @@ class ScanSettings:
     dry_run: bool = False
     workers: int = 0  # 0: one per core
     extra_excludes: tuple[str, ...] = field(default=())
+    tags: bool = True  # keywords `burstd|burst|...` on every burst frame, `burstd|pick` on the pick
+    pick_label: str | None = None  # a colour label for the pick ("red" ... "purple"); None: none
+    digikam_pick_labels: bool = False  # digiKam:PickLabel 3 (accepted) on picks, 1 (rejected) on rejects
+    sidecar_style: str = "darktable"  # "darktable" (IMG.CR2.xmp), "lightroom" (IMG.xmp) or "both"

@@ -1,5 +1,10 @@
 """File-name rules, pure: natural sort order, which names are temp or hidden files, sidecar names.
 
+Sidecars come in two naming styles: darktable's and digiKam's `IMG_0001.CR2.xmp` (the image's full
+name plus `.xmp`, one per file) and the `IMG_0001.xmp` of Lightroom, Capture One and Bridge (the
+stem plus `.xmp`, one per shot: a RAW and its JPEG share it, and it belongs to the RAW). darktable's
+duplicates have sidecars of their own (`IMG_0001_01.CR2.xmp`); no rule here ever names one.
+
 No file-system access here: these functions look at names only.
 """
 
@@ -8,6 +13,7 @@ from __future__ import annotations
 import re
 from fnmatch import fnmatch
 from pathlib import PurePath
+from typing import TypeVar
 
 # Extensions burstd knows, lower case. Content decides in the end (see `decode.sniff`); the
 # extension only tells whether a file that fails the content check deserves an error message.
@@ -27,6 +33,8 @@ IMAGE_EXTENSIONS = JPEG_EXTENSIONS | RAW_EXTENSIONS | OTHER_IMAGE_EXTENSIONS
 # rsync writes `.name.XXXXXX`, browsers and many tools `*.part`/`*.tmp`/`*.crdownload`, editors `*~`.
 TEMP_PATTERNS = ("*.part", "*.partial", "*.tmp", "*.temp", "*.crdownload", "*~", "*.swp")
 SIDECAR_EXTENSIONS = frozenset({".xmp", ".pp3", ".dop", ".thm", ".aae"})
+
+P = TypeVar("P", bound=PurePath)
 
 _DIGITS = re.compile(r"(\d+)")
 
@@ -61,3 +69,32 @@ def is_raw_name(name: str) -> bool:
 def shot_stem(name: str) -> str:
     """The part of a file name shared by a RAW and its JPEG: `IMG_0001.CR2` -> `img_0001`."""
     return PurePath(name).stem.casefold()
+
+
+SIDECAR_STYLES = ("darktable", "lightroom", "both")
+
+
+def darktable_sidecar(image: P) -> P:
+    """`IMG_0001.CR2` -> `IMG_0001.CR2.xmp`."""
+    return image.with_name(image.name + ".xmp")
+
+
+def lightroom_sidecar(image: P) -> P:
+    """`IMG_0001.CR2` -> `IMG_0001.xmp`."""
+    return image.with_name(PurePath(image.name).stem + ".xmp")
+
+
+def sidecar_targets(files: tuple[P, ...], style: str) -> list[tuple[P, P, tuple[P, ...]]]:
+    """The sidecars one shot's files get in `style`: (image, sidecar, the other style's sidecars).
+
+    The other style's sidecars are only read: a rating the photographer set there must win too.
+    """
+    if style not in SIDECAR_STYLES:
+        raise ValueError(f"unknown sidecar style {style!r}")
+    owner = next((f for f in files if is_raw_name(f.name)), files[0])
+    targets: list[tuple[P, P, tuple[P, ...]]] = []
+    if style in ("darktable", "both"):
+        targets += [(f, darktable_sidecar(f), (lightroom_sidecar(f),)) for f in files]
+    if style in ("lightroom", "both"):
+        targets.append((owner, lightroom_sidecar(owner), tuple(darktable_sidecar(f) for f in files)))
+    return targets

@@ -11,21 +11,24 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from burstd.analyse import analyse_file
-from burstd.cache import NOT_AN_IMAGE, Cache, CacheEntry
+from burstd.cache import NOT_AN_IMAGE, Cache, CacheEntry, SessionRecord
 from burstd.discover import Candidate, discover
-from burstd.errors import ImageError
+from burstd.errors import ImageError, SidecarError
 from burstd.grouping import GroupingParams, regroup
-from burstd.models import Analysis, FileProblem, RatedBurst, ScanSettings, SidecarFields, SidecarOutcome, Shot
-from burstd.naming import is_raw_name, natural_key, shot_stem
+from burstd.models import Analysis, FileProblem, RatedBurst, ScanSettings, SidecarAction, SidecarOutcome, Shot
+from burstd.naming import is_raw_name, natural_key, shot_stem, sidecar_targets
 from burstd.ranking import rate_burst
-from burstd.sidecars import apply_sidecar, sidecar_path
-from burstd.xmp import SidecarMemo
+from burstd.sidecars import apply_sidecar, known_state
+from burstd.tagging import sidecar_fields
+from burstd.xmp import SidecarMemo, is_manual
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -40,6 +43,7 @@ class ScanReport:
     analysed: int = 0
     cached: int = 0
     seconds: float = 0.0
+    session: int | None = None  # the session its sidecar writes are journaled under, for `burstd undo`
 
     @property
     def failed(self) -> bool:
@@ -52,6 +56,8 @@ def scan_folder(root: Path, settings: ScanSettings, cache: Cache, progress: Prog
     """Scan one folder (and below, with `recursive`) and rate its bursts."""
     started = time.perf_counter()
     report = ScanReport(root)
+    if not settings.dry_run:
+        report.session = cache.begin_session(root, "scan", time.time())
     candidates, problems = discover(root, recursive=settings.recursive, extra_patterns=settings.extra_excludes)
     report.problems.extend(problems)
     report.files = len(candidates)
@@ -59,7 +65,21 @@ def scan_folder(root: Path, settings: ScanSettings, cache: Cache, progress: Prog
     for folder, folder_shots in by_folder(shots):
         settle_folder(folder, folder_shots, orbs, settings, cache, report, incremental=False, progress=progress)
     report.seconds = time.perf_counter() - started
+    if report.session is not None:
+        cache.finish_session(report.session, session_record(report, time.time() - report.seconds))
     return report
+
+
+def session_record(report: ScanReport, started: float) -> SessionRecord:
+    """What `burstd status` and `burstd undo --list` show of a finished scan."""
+    outcomes = [o for outs in report.sidecars.values() for o in outs]
+    actions = Counter(o.action for o in outcomes)
+    return SessionRecord(
+        folder=report.root, started=started, ended=time.time(), files=report.files, bursts=len(report.bursts),
+        written=actions[SidecarAction.CREATED] + actions[SidecarAction.UPDATED],
+        kept_manual=actions[SidecarAction.KEPT_MANUAL],
+        errors=len(report.problems) + actions[SidecarAction.FAILED], seconds=report.seconds,
+    )
 
 
 def collect_shots(
@@ -119,7 +139,9 @@ def settle_folder(
         for burst in bursts
     ]
     report.bursts.extend(rated)
-    report.sidecars.update(write([r for r in rated if r.burst.id not in kept], settings, cache, progress, stop))
+    report.sidecars.update(
+        write([r for r in rated if r.burst.id not in kept], settings, cache, progress, stop, session=report.session)
+    )
     if not settings.dry_run and not stop():
         cache.store_grouping(folder, [[str(s.primary) for s in b.shots] for b in bursts])
     return kept
@@ -198,31 +220,73 @@ def write(
     cache: Cache,
     progress: Progress | None = None,
     stop: Callable[[], bool] = lambda: False,
+    session: int | None = None,
 ) -> dict[Path, list[SidecarOutcome]]:
     """Write every shot's sidecars; what was learnt about each sidecar goes back to the cache.
 
     `stop` is asked between sidecars (each write is atomic): on shutdown the rest is left for the
-    next start, which finds the folder unsettled and does it again.
+    next start, which finds the folder unsettled and does it again. With a `session`, every write
+    is journaled under it first (see `burstd undo`).
     """
-    images = [(image, rated, member) for rated in bursts for member in rated.members for image in member.shot.files]
-    memos = cache.sidecar_memos(sidecar_path(image) for image, _, _ in images)
+    jobs = [
+        (image, sidecar, others, sidecar_fields(rated, member, settings))
+        for rated in bursts
+        for member in rated.members
+        for image, sidecar, others in sidecar_targets(member.shot.files, settings.sidecar_style)
+    ]
+    memos = cache.sidecar_memos({path for _, sidecar, others, _ in jobs for path in (sidecar, *others)})
     outcomes: dict[Path, list[SidecarOutcome]] = {}
     learnt: list[tuple[Path, SidecarMemo]] = []
-    for done, (image, rated, member) in enumerate(images, start=1):
+    owners: dict[Path, Path] = {}
+    journal = None if session is None else partial(cache.journal_write, session)
+    for done, (image, sidecar, others, fields) in enumerate(jobs, start=1):
         if stop():
             break
-        fields = SidecarFields(member.rating, rated.burst.id, member.rank, len(rated.members), member.score)
-        outcome, memo = apply_sidecar(
-            image, fields, memo=memos.get(sidecar_path(image)),
-            force=settings.force, dry_run=settings.dry_run, exclude=settings.exclude,
+        owner = owners.setdefault(sidecar, image)
+        blocked = _rated_elsewhere(others, memos, learnt, settings) if owner == image else SidecarOutcome(
+            sidecar, SidecarAction.FAILED, f"is also the sidecar of {owner.name}, which these names cannot tell apart"
         )
+        if blocked is not None:
+            outcome = SidecarOutcome(sidecar, blocked.action, blocked.reason, blocked.previous_rating)
+        else:
+            outcome, memo = apply_sidecar(
+                image, fields, memo=memos.get(sidecar), sidecar=sidecar,
+                force=settings.force, dry_run=settings.dry_run, exclude=settings.exclude, journal=journal,
+            )
+            if memo is not None and not settings.dry_run and memo is not memos.get(outcome.path):
+                learnt.append((outcome.path, memo))
         outcomes.setdefault(image, []).append(outcome)
-        if memo is not None and not settings.dry_run and memo is not memos.get(outcome.path):
-            learnt.append((outcome.path, memo))
         if progress:
-            progress("write", done, len(images))
+            progress("write", done, len(jobs))
     cache.store_sidecar_memos(learnt)
     return outcomes
+
+
+def _rated_elsewhere(
+    others: tuple[Path, ...],
+    memos: dict[Path, SidecarMemo],
+    learnt: list[tuple[Path, SidecarMemo]],
+    settings: ScanSettings,
+) -> SidecarOutcome | None:
+    """A sidecar of the other naming style with a rating the photographer set: that rating wins here too.
+
+    One burstd cannot read might hold such a rating, so it stops the write as well.
+    """
+    if settings.force:
+        return None
+    for path in others:
+        try:
+            state, memo = known_state(path, memos.get(path))
+        except SidecarError as err:
+            return SidecarOutcome(
+                path, SidecarAction.FAILED,
+                f"{path.name} {err.reason}, so burstd cannot tell whether it holds a rating set by hand",
+            )
+        if memo is not None and memo is not memos.get(path) and not settings.dry_run:
+            learnt.append((path, memo))
+        if state is not None and is_manual(state):
+            return SidecarOutcome(path, SidecarAction.KEPT_MANUAL, f"rated by hand in {path.name}", state.rating)
+    return None
 
 
 def plan_pairs(candidates: Sequence[Candidate]) -> tuple[list[Candidate], dict[Path, tuple[Path, ...]]]:

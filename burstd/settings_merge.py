@@ -87,12 +87,20 @@ FOLDER_RULES: dict[str, Rule] = {
     "quiet_seconds": _number(lambda v: 0 < v <= 3600, "a number of seconds above 0 and at most 3600"),
     "workers": _integer(0, None, "an integer 0 or more (0: one per core)"),
     "report": Rule("true or false", lambda v: isinstance(v, bool)),
+    "tags": Rule("true or false", lambda v: isinstance(v, bool)),
+    "pick_label": Rule(
+        '"red", "yellow", "green", "blue", "purple" or "off"',
+        lambda v: v in ("red", "yellow", "green", "blue", "purple"), {"off": None},
+    ),
+    "digikam_pick_labels": Rule("true or false", lambda v: isinstance(v, bool)),
+    "sidecar_style": _choice("darktable", "lightroom", "both"),
 }
 # Keys about the daemon as a whole, meaningful only in the global file.
 GLOBAL_RULES: dict[str, Rule] = {
     "roots": Rule("a list of folder paths (strings)", _string_list),
     "stable_seconds": _number(lambda v: 0 < v <= 600, "a number of seconds above 0 and at most 600"),
     "cache": Rule("a file path (string)", lambda v: isinstance(v, str) and bool(v.strip())),
+    "darktable_config": Rule("a folder path (string)", lambda v: isinstance(v, str) and bool(v.strip())),
 }
 FOLDER_KEYS = tuple(FOLDER_RULES)
 GLOBAL_KEYS = tuple(GLOBAL_RULES)

@@ -9,7 +9,9 @@ A sidecar may hold hours of darktable edits, so every write is careful:
   exactly the old metadata plus burstd's values; the result goes to a temp file with the original's
   permission bits and owner; just before `os.replace` the original is checked to be byte for byte
   what was read, so another program's change is never lost;
-* symlinks are never followed, read-only sidecars are never replaced, images are never opened.
+* symlinks are never followed, read-only sidecars are never replaced, images are never opened;
+* every write is first told to a journal (the bytes it replaces), so `restore_sidecar` can put a
+  sidecar back exactly, under the same checks, for `burstd undo`.
 
 exiv2 itself is not used to write: it re-serialises the whole packet (drops the `<?xml?>`
 declaration, adds an xpacket wrapper, replaces the toolkit name) and keeps a process-wide prefix
@@ -26,7 +28,7 @@ import re
 import secrets
 import stat
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +45,11 @@ CHANGED = "changed by another program while burstd was writing; left as it is"
 APPEARED = "appeared while burstd was writing; left as it is"
 READ_ONLY = "sidecar is read-only"
 SYMLINK = "is a symbolic link; burstd never follows sidecar links"
+CHANGED_BEFORE_UNDO = "changed while burstd was undoing; left as it is"
+
+# Told of every write just before it happens: (sidecar, the bytes it replaces or None, sha256 of
+# the bytes written). `burstd undo` relies on it being called, and committed, before the file changes.
+Journal = Callable[[Path, bytes | None, str], None]
 
 # Test seam: runs once the new content is safely in the temp file, just before it is moved into
 # place (tests use it to play "another program" writing the sidecar at the worst moment).
@@ -71,6 +78,21 @@ def sidecar_path(image: Path) -> Path:
     return image.with_name(image.name + ".xmp")
 
 
+def known_state(path: Path, memo: xmp.SidecarMemo | None) -> tuple[xmp.SidecarState | None, xmp.SidecarMemo | None]:
+    """What a sidecar burstd only reads says (None: there is none), from `memo` while it still holds.
+
+    Returns the state and a memo for the cache. Raises SidecarError when it cannot be read.
+    """
+    if memo is not None and fingerprint(path) == memo.fingerprint:
+        return memo.state, memo
+    if not os.path.lexists(path):
+        return None, None
+    fresh = _memo(path, checked=True)
+    if fresh is None:
+        return read_sidecar(path), None  # raises the reason it cannot be read
+    return fresh.state, fresh
+
+
 def is_temp_sidecar(path: Path) -> bool:
     """Whether `path` is one of burstd's temp files (watchers should ignore these)."""
     return TEMP_PATTERN.match(path.name) is not None
@@ -89,11 +111,14 @@ def write_sidecar(
     force: bool = False,
     dry_run: bool = False,
     exclude: bool = False,
+    journal: Journal | None = None,
+    sidecar: Path | None = None,
 ) -> SidecarOutcome:
-    """Create or update the sidecar of `image`; problems come back as a FAILED outcome."""
-    path = sidecar_path(image)
+    """Create or update the sidecar of `image` (darktable's name unless `sidecar` names another);
+    problems come back as a FAILED outcome."""
+    path = sidecar or sidecar_path(image)
     try:
-        return _write(path, fields, force=force, dry_run=dry_run, exclude=exclude)
+        return _write(path, fields, force=force, dry_run=dry_run, exclude=exclude, journal=journal)
     except SidecarError as err:
         return SidecarOutcome(path, SidecarAction.FAILED, err.reason)
     except OSError as err:  # the disk said no in a way not foreseen above: still one file's problem
@@ -101,7 +126,7 @@ def write_sidecar(
 
 
 def _write(
-    path: Path, fields: SidecarFields, *, force: bool, dry_run: bool, exclude: bool
+    path: Path, fields: SidecarFields, *, force: bool, dry_run: bool, exclude: bool, journal: Journal | None = None
 ) -> SidecarOutcome:
     if exclude and os.path.lexists(path):
         return SidecarOutcome(path, SidecarAction.EXCLUDED)
@@ -111,20 +136,21 @@ def _write(
     previous = None if state is None else state.rating
     if plan.action is xmp.PlanAction.KEEP_MANUAL:
         return SidecarOutcome(path, SidecarAction.KEPT_MANUAL, previous_rating=previous)
+    note = xmp.label_note(state, fields)
     if plan.action is xmp.PlanAction.UNCHANGED:
-        return SidecarOutcome(path, SidecarAction.UNCHANGED, previous_rating=previous)
+        return SidecarOutcome(path, SidecarAction.UNCHANGED, note, previous_rating=previous)
     if snapshot is None:
         if not dry_run:
-            _create(path, xmp.render_new_sidecar(fields).encode("utf-8"))
+            _create(path, _journaled(journal, path, None, xmp_packet.new_packet(fields)))
         action = SidecarAction.PLANNED if dry_run else SidecarAction.CREATED
         return SidecarOutcome(path, action)
     # A dry run goes as far as it can without writing, so it reports the same failures.
     _check_writable(path, snapshot)
-    new = _edited(path, snapshot.data, plan.updates)
+    new = _edited(path, snapshot.data, plan)
     if not dry_run:
-        _replace(path, snapshot, new)
+        _replace(path, snapshot, _journaled(journal, path, snapshot.data, new))
     action = SidecarAction.PLANNED if dry_run else SidecarAction.UPDATED
-    return SidecarOutcome(path, action, previous_rating=previous)
+    return SidecarOutcome(path, action, note, previous_rating=previous)
 
 
 def fingerprint(path: Path) -> tuple[int, int, int] | None:
@@ -144,32 +170,85 @@ def apply_sidecar(
     force: bool = False,
     dry_run: bool = False,
     exclude: bool = False,
+    journal: Journal | None = None,
+    sidecar: Path | None = None,
 ) -> tuple[SidecarOutcome, xmp.SidecarMemo | None]:
     """`write_sidecar`, skipping the read when `memo` proves the sidecar needs nothing.
 
     Returns the outcome and what burstd now knows of the sidecar (None: nothing worth keeping).
     """
-    path = sidecar_path(image)
+    path = sidecar or sidecar_path(image)
     if memo is not None and not exclude and fingerprint(path) == memo.fingerprint:
         plan = xmp.plan_sidecar(memo.state, fields, force=force)
         if plan.action is xmp.PlanAction.UNCHANGED:
-            return SidecarOutcome(path, SidecarAction.UNCHANGED, previous_rating=memo.state.rating), memo
+            note = xmp.label_note(memo.state, fields)
+            return SidecarOutcome(path, SidecarAction.UNCHANGED, note, previous_rating=memo.state.rating), memo
         if plan.action is xmp.PlanAction.KEEP_MANUAL:
             return SidecarOutcome(path, SidecarAction.KEPT_MANUAL, previous_rating=memo.state.rating), memo
-    outcome = write_sidecar(image, fields, force=force, dry_run=dry_run, exclude=exclude)
-    if outcome.action in (SidecarAction.CREATED, SidecarAction.UPDATED, SidecarAction.UNCHANGED):
-        state = xmp.state_after_write(fields)
-    elif outcome.action is SidecarAction.KEPT_MANUAL:
-        try:
-            state = read_sidecar(path)
-        except SidecarError:
-            state = None
-    else:
-        state = None
-    seen = fingerprint(path)
-    if state is None or seen is None:
+    outcome = write_sidecar(
+        image, fields, force=force, dry_run=dry_run, exclude=exclude, journal=journal, sidecar=path
+    )
+    if dry_run or outcome.action not in (
+        SidecarAction.CREATED, SidecarAction.UPDATED, SidecarAction.UNCHANGED, SidecarAction.KEPT_MANUAL
+    ):
         return outcome, None
-    return outcome, xmp.SidecarMemo(seen, state)
+    return outcome, _memo(path, checked=outcome.action is SidecarAction.KEPT_MANUAL)
+
+
+def _memo(path: Path, *, checked: bool) -> xmp.SidecarMemo | None:
+    """The sidecar's fingerprint and state, read together from one open file (None: unusable now).
+
+    `checked` also asks exiv2 (a sidecar burstd did not write); one it just wrote was checked then.
+    """
+    try:
+        snapshot = _snapshot(path)
+        if snapshot is None:
+            return None
+        state = _state(path, snapshot.data) if checked else xmp_packet.read_packet(snapshot.data)
+    except (SidecarError, xmp.XmpError, OSError):
+        return None
+    return xmp.SidecarMemo((snapshot.size, snapshot.mtime_ns, snapshot.ino), state)
+
+
+# --- undoing ------------------------------------------------------------------------------------
+
+
+def current_digest(path: Path) -> str | None:
+    """sha256 of the sidecar's bytes now; None when there is none. Raises SidecarError."""
+    try:
+        snapshot = _snapshot(path)
+    except OSError as err:
+        raise SidecarError(path, _os_reason(err, "read")) from None
+    return None if snapshot is None else snapshot.digest
+
+
+def restore_sidecar(path: Path, previous: bytes | None, expected_sha256: str) -> None:
+    """Put `previous` back (None: remove the sidecar), atomically, and only while the sidecar still
+    holds exactly the bytes whose sha256 is `expected_sha256`; its mode and owner are kept.
+
+    Raises SidecarChangedError when it holds anything else, SidecarError for any other problem.
+    """
+    try:
+        snapshot = _snapshot(path)
+        if snapshot is None or snapshot.digest != expected_sha256:
+            raise SidecarChangedError(path, CHANGED_BEFORE_UNDO)
+        _check_writable(path, snapshot)
+        if previous is not None:
+            _replace(path, snapshot, previous)
+            return
+        _before_replace(path)
+        _ensure_unchanged(path, snapshot)
+        path.unlink()
+        _fsync_dir(path.parent)
+    except OSError as err:
+        raise SidecarError(path, _os_reason(err)) from None
+
+
+def _journaled(journal: Journal | None, path: Path, before: bytes | None, data: bytes) -> bytes:
+    """Tell the journal about a write before it happens; returns the bytes to write."""
+    if journal is not None:
+        journal(path, before, hashlib.sha256(data).hexdigest())
+    return data
 
 
 # --- reading --------------------------------------------------------------------------------------
@@ -219,13 +298,20 @@ def _state(path: Path, data: bytes) -> xmp.SidecarState:
     except xmp.XmpError as err:
         raise SidecarError(path, str(err)) from None
     seen = _exiv2_read(path, data)
-    for key in xmp.OWNED:
-        if _simple(seen.get(key)) != _simple(state.values.get(key)):
+    ours = {**state.values, **{key: list(items) for key, items in state.arrays.items()}}
+    for key in (*xmp.SIMPLE, *xmp.ARRAYS):
+        if _simple(seen.get(key)) != _simple(ours.get(key)):
             raise SidecarError(path, f"exiv2 (which darktable uses) reads {key} differently; left as it is")
     return state
 
 
 def _exiv2_read(path: Path, data: bytes) -> dict[str, object]:
+    """Every XMP property exiv2 reads in `data`, keyed the way burstd names its own (`Xmp.darktable.*`).
+
+    exiv2 names keys by the prefix it registered first for a namespace, process-wide, so after a
+    sidecar that spells darktable's namespace `dt:` it reads `Xmp.dt.colorlabels`. Keys of the
+    namespaces burstd reads are renamed back to their usual prefix (see `_exiv2_prefixes`).
+    """
     global _exiv2_ready
     with _exiv2_lock:
         if not _exiv2_ready:
@@ -237,11 +323,51 @@ def _exiv2_read(path: Path, data: bytes) -> dict[str, object]:
         except RuntimeError as err:
             raise SidecarError(path, _exiv2_reason(err)) from None
         try:
-            return image.read_xmp()
+            seen = image.read_xmp()
         except (RuntimeError, UnicodeDecodeError) as err:
             raise SidecarError(path, _exiv2_reason(err)) from None
         finally:
             image.close()
+        renames = _exiv2_prefixes()
+    if not renames:
+        return seen
+    return {_renamed(key, renames): value for key, value in seen.items()}
+
+
+# The namespaces whose properties burstd reads, with the prefix burstd calls them by.
+_USUAL = {uri: prefix for uri, prefix, *_ in (*xmp.SIMPLE.values(), *xmp.ARRAYS.values())}
+_PROBE = (
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    '<rdf:Description rdf:about=""'
+    + "".join(f' xmlns:{prefix}="{uri}"' for uri, prefix in _USUAL.items())
+    + "".join(f' {prefix}:burstdProbe{n}="1"' for n, prefix in enumerate(_USUAL.values()))
+    + "/></rdf:RDF></x:xmpmeta>"
+).encode()
+
+
+def _exiv2_prefixes() -> dict[str, str]:
+    """exiv2's prefix -> burstd's, where exiv2 now spells one of burstd's namespaces otherwise.
+
+    A prefix exiv2 gives to some other namespace while burstd's usual one is taken maps to itself
+    plus `~`, so it can never be mistaken for burstd's. Called with `_exiv2_lock` held.
+    """
+    image = pyexiv2.ImageData(_PROBE)
+    try:
+        probed = image.read_xmp()
+    finally:
+        image.close()
+    usual = list(_USUAL.values())
+    current = {key.split(".")[1]: usual[int(key.rsplit("burstdProbe", 1)[1])] for key in probed}
+    renames = {prefix: ours for prefix, ours in current.items() if prefix != ours}
+    for ours in list(renames.values()):
+        if ours not in current:  # exiv2 gives burstd's usual prefix to another namespace
+            renames.setdefault(ours, ours + "~")
+    return renames
+
+
+def _renamed(key: str, renames: dict[str, str]) -> str:
+    family, prefix, rest = key.split(".", 2)
+    return f"{family}.{renames.get(prefix, prefix)}.{rest}"
 
 
 def _exiv2_reason(err: Exception) -> str:
@@ -250,6 +376,8 @@ def _exiv2_reason(err: Exception) -> str:
 
 
 def _simple(value: object) -> object:
+    if isinstance(value, list):
+        return [_simple(item) for item in value]
     return value.strip() if isinstance(value, str) else value
 
 
@@ -265,14 +393,20 @@ def _check_writable(path: Path, snapshot: _Snapshot) -> None:
         raise SidecarError(path, "its folder is not writable")
 
 
-def _edited(path: Path, data: bytes, updates: Mapping[str, str]) -> bytes:
-    """The new bytes, after checking exiv2 reads them as the old metadata plus burstd's values."""
+def _edited(path: Path, data: bytes, plan: xmp.Plan) -> bytes:
+    """The new bytes, after checking exiv2 reads them as the old metadata plus burstd's edits."""
     try:
-        new = xmp_packet.update_packet(data, updates)
+        new = xmp_packet.update_packet(data, plan.updates, plan.removals, plan.arrays)
     except xmp.XmpError as err:
         raise SidecarError(path, str(err)) from None
     before, after = _exiv2_read(path, data), _exiv2_read(path, new)
-    expected = {**before, **updates}
+    expected = {key: value for key, value in before.items() if key not in plan.removals} | dict(plan.updates)
+    for key, edit in plan.arrays.items():
+        items = before.get(key, [])
+        kept = [item for item in (items if isinstance(items, list) else []) if item not in edit.remove]
+        expected[key] = kept + list(edit.add)
+        if not expected[key]:
+            del expected[key]
     if after != expected:
         differing = sorted(k for k in expected.keys() | after.keys() if expected.get(k) != after.get(k))
         raise SidecarError(path, f"burstd's edit would change {', '.join(differing[:3])}; left as it is")

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from burstd.cache import Cache
+from burstd.darktable_lock import ADVICE, DarktableState
 from burstd.errors import CacheError
 
 STALE_AFTER = 60.0  # seconds without a heartbeat after which the daemon counts as gone
@@ -20,10 +21,11 @@ RECENT_ERRORS = 3600.0  # errors this recent make a running daemon unhealthy
 EXIT_HEALTHY, EXIT_PROBLEMS, EXIT_NOT_RUNNING = 0, 1, 3
 
 
-def gather(cache_path: Path, now: float | None = None) -> dict:
+def gather(cache_path: Path, now: float | None = None, darktable: DarktableState | None = None) -> dict:
     """Everything `burstd status` shows, as plain data (also its --json)."""
     now = time.time() if now is None else now
-    info: dict = {"database": str(cache_path), "running": False, "daemon": None, "sessions": [], "errors": []}
+    info: dict = {"database": str(cache_path), "running": False, "daemon": None, "sessions": [], "errors": [],
+                  "warnings": _darktable_warnings(darktable)}
     if not cache_path.exists():
         info["problems"] = []
         return info
@@ -51,6 +53,18 @@ def gather(cache_path: Path, now: float | None = None) -> dict:
             problems.append(f"{len(recent)} file error(s) in the last hour")
     info["problems"] = problems
     return info
+
+
+def _darktable_warnings(darktable: DarktableState | None) -> list[str]:
+    """A darktable holding its library lock is not a problem of burstd's, but the user must know."""
+    if darktable is None or darktable.pid is None:
+        return []
+    where = f"{darktable.config_dir / 'library.db.lock'}, pid {darktable.pid}"
+    imported = ""
+    if darktable.imported:
+        shown = ", ".join(darktable.imported[:3]) + (" ..." if len(darktable.imported) > 3 else "")
+        imported = f"; its library already has {len(darktable.imported)} watched folder(s): {shown}"
+    return [f"darktable is open ({where}){imported}: {ADVICE}"]
 
 
 def exit_code(info: dict) -> int:
@@ -88,13 +102,15 @@ def render(info: dict) -> str:
         lines.append("last sessions:")
         for s in info["sessions"]:
             lines.append(
-                f"  {_when(s['ended'])}  {s['folder']}: {s['files']} files, {s['bursts']} bursts, "
+                f"  {_when(s['ended'])}  session {s['id']} ({s['kind']})  {s['folder']}: {s['files']} files, {s['bursts']} bursts, "
                 f"{s['written']} sidecars written, {s['kept_manual']} manual kept, {s['errors']} errors, {s['seconds']:.1f} s"
             )
     if info["errors"]:
         lines.append("recent errors:")
         for e in info["errors"][:10]:
             lines.append(f"  {_when(e['at'])}  {e['path']}: {e['reason']}")
+    for warning in info.get("warnings", []):
+        lines.append(f"warning: {warning}")
     for problem in info["problems"]:
         lines.append(f"problem: {problem}")
     return "\n".join(lines)

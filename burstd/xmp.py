@@ -3,14 +3,23 @@
 Pure: values in, strings out; no file I/O and no exiv2. Reading and editing an existing packet's
 bytes lives in `xmp_packet.py`; `sidecars.py` is the only caller that touches the disk.
 
-burstd owns six properties: `xmp:Rating` and five in its own `burstd:` namespace, among them
-`burstd:Rating`, the rating burstd last wrote, which tells a rating burstd set from one the
-photographer set. A sidecar may hold hours of darktable edits, so an existing packet is never
-re-serialised: `update_packet` changes the bytes of the owned values in place (or adds them as
-attributes of the `rdf:Description`) and leaves every other byte as it was -- prefixes, history,
-comments, the xpacket wrapper and its padding. exiv2 (which darktable uses) would re-serialise the
-whole packet instead, and renames prefixes process-wide once it has seen a namespace under another
-prefix; see `sidecars.py`.
+burstd owns `xmp:Rating` and properties in its own `burstd:` namespace, among them `burstd:Rating`,
+the rating burstd last wrote, which tells a rating burstd set from one the photographer set. It also
+owns some *entries* of properties it shares with the photographer:
+
+* in `lr:hierarchicalSubject`, every keyword under `burstd|` (`burstd|burst|2026-11-24 IMG_0001-1a2b3c4d`,
+  `burstd|pick`): darktable, digiKam and Lightroom read hierarchical keywords from there;
+* in `dc:subject`, the flat keywords burstd added (each level of its hierarchical ones, as darktable
+  itself writes them), listed in `burstd:Subjects` so that a keyword the photographer had already is
+  never taken away;
+* in `darktable:colorlabels`, the colour label burstd added (listed in `burstd:ColorLabels`);
+* `digiKam:PickLabel`, while it still holds the value burstd wrote (`burstd:PickLabel`).
+
+A sidecar may hold hours of darktable edits, so an existing packet is never re-serialised:
+`update_packet` changes the bytes of the owned values in place (adding or removing only what burstd
+owns) and leaves every other byte as it was -- prefixes, history, comments, the xpacket wrapper and
+its padding. exiv2 (which darktable uses) would re-serialise the whole packet instead, and renames
+prefixes process-wide once it has seen a namespace under another prefix; see `sidecars.py`.
 """
 
 from __future__ import annotations
@@ -28,6 +37,10 @@ XMP_NS = "http://ns.adobe.com/xap/1.0/"
 RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 META_NS = "adobe:ns:meta/"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
+DC_NS = "http://purl.org/dc/elements/1.1/"
+LR_NS = "http://ns.adobe.com/lightroom/1.0/"
+DARKTABLE_NS = "http://darktable.sf.net/"
+DIGIKAM_NS = "http://www.digikam.org/ns/1.0/"
 
 RATING = "Xmp.xmp.Rating"
 BURSTD_RATING = "Xmp.burstd.Rating"
@@ -35,8 +48,16 @@ BURST_ID = "Xmp.burstd.BurstId"
 RANK = "Xmp.burstd.Rank"
 BURST_SIZE = "Xmp.burstd.BurstSize"
 SHARPNESS = "Xmp.burstd.Sharpness"
+BURSTD_SUBJECTS = "Xmp.burstd.Subjects"
+BURSTD_COLOR_LABELS = "Xmp.burstd.ColorLabels"
+BURSTD_PICK_LABEL = "Xmp.burstd.PickLabel"
+PICK_LABEL = "Xmp.digiKam.PickLabel"
+LABEL = "Xmp.xmp.Label"
+SUBJECT = "Xmp.dc.subject"
+HIERARCHICAL_SUBJECT = "Xmp.lr.hierarchicalSubject"
+COLOR_LABELS = "Xmp.darktable.colorlabels"
 
-# Every property burstd owns, in the order it writes them: key -> (namespace URI, usual prefix, name).
+# Every property burstd always writes, in the order it writes them: key -> (namespace URI, usual prefix, name).
 OWNED: dict[str, tuple[str, str, str]] = {
     RATING: (XMP_NS, "xmp", "Rating"),
     BURSTD_RATING: (BURSTD_NS, BURSTD_PREFIX, "Rating"),
@@ -45,7 +66,26 @@ OWNED: dict[str, tuple[str, str, str]] = {
     BURST_SIZE: (BURSTD_NS, BURSTD_PREFIX, "BurstSize"),
     SHARPNESS: (BURSTD_NS, BURSTD_PREFIX, "Sharpness"),
 }
-_KEY_OF = {(uri, name): key for key, (uri, _prefix, name) in OWNED.items()}
+# Simple properties burstd writes only when a feature needs them, and removes when it no longer does.
+OPTIONAL: dict[str, tuple[str, str, str]] = {
+    BURSTD_SUBJECTS: (BURSTD_NS, BURSTD_PREFIX, "Subjects"),
+    BURSTD_COLOR_LABELS: (BURSTD_NS, BURSTD_PREFIX, "ColorLabels"),
+    BURSTD_PICK_LABEL: (BURSTD_NS, BURSTD_PREFIX, "PickLabel"),
+    PICK_LABEL: (DIGIKAM_NS, "digiKam", "PickLabel"),
+}
+# Every simple property burstd reads: its own, and `xmp:Label` (never written: it overrides darktable's labels).
+SIMPLE: dict[str, tuple[str, str, str]] = {**OWNED, **OPTIONAL, LABEL: (XMP_NS, "xmp", "Label")}
+# Arrays burstd adds entries to: key -> (namespace URI, usual prefix, name, container).
+ARRAYS: dict[str, tuple[str, str, str, str]] = {
+    SUBJECT: (DC_NS, "dc", "subject", "Bag"),
+    HIERARCHICAL_SUBJECT: (LR_NS, "lr", "hierarchicalSubject", "Bag"),
+    COLOR_LABELS: (DARKTABLE_NS, "darktable", "colorlabels", "Seq"),
+}
+_KEY_OF = {(uri, name): key for key, (uri, _prefix, name) in SIMPLE.items()}
+_ARRAY_OF = {(uri, name): key for key, (uri, _prefix, name, _kind) in ARRAYS.items()}
+
+TAG_ROOT = "burstd|"  # every hierarchical keyword under it is burstd's
+SEPARATOR = ";"  # joins the entries listed in burstd:Subjects and burstd:ColorLabels
 
 
 class XmpError(ValueError):
@@ -54,11 +94,15 @@ class XmpError(ValueError):
 
 @dataclass(frozen=True)
 class SidecarState:
-    """What an existing sidecar says about the properties burstd owns."""
+    """What an existing sidecar says about the properties burstd reads."""
 
     rating: int | None  # xmp:Rating, whoever set it
     burstd_rating: int | None  # burstd:Rating: the rating burstd wrote last time
-    values: Mapping[str, str] = field(default_factory=dict)  # every owned key present -> its text
+    values: Mapping[str, str] = field(default_factory=dict)  # every simple key of SIMPLE present -> its text
+    arrays: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # every key of ARRAYS present -> its items
+
+
+EMPTY = SidecarState(None, None)
 
 
 @dataclass(frozen=True)
@@ -73,12 +117,6 @@ class SidecarMemo:
     state: SidecarState
 
 
-def state_after_write(fields: SidecarFields) -> SidecarState:
-    """The owned state of a sidecar once burstd's values for `fields` are in it."""
-    values = owned_values(fields)
-    return SidecarState(rating=fields.rating, burstd_rating=fields.rating, values=values)
-
-
 class PlanAction(StrEnum):
     CREATE = "create"
     KEEP_MANUAL = "keep-manual"
@@ -87,18 +125,38 @@ class PlanAction(StrEnum):
 
 
 @dataclass(frozen=True)
+class ArrayEdit:
+    """Entries to take out of one array property (every occurrence), and entries to append to it."""
+
+    remove: tuple[str, ...] = ()
+    add: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Plan:
     action: PlanAction
-    updates: Mapping[str, str] = field(default_factory=dict)  # owned key -> new text (CREATE, UPDATE)
+    updates: Mapping[str, str] = field(default_factory=dict)  # simple key -> new text
+    removals: tuple[str, ...] = ()  # simple keys to take out
+    arrays: Mapping[str, ArrayEdit] = field(default_factory=dict)  # array key -> its edit
+
+    @property
+    def edits(self) -> bool:
+        return bool(self.updates or self.removals or self.arrays)
 
 
 def owned_values(fields: SidecarFields) -> dict[str, str]:
-    """The text of every owned property, exactly as burstd writes it."""
+    """The text of every property burstd always writes, exactly as it writes them."""
     if not -1 <= fields.rating <= 5:
         raise ValueError(f"rating {fields.rating} is outside -1..5")
     if fields.rank < 1 or fields.burst_size < 1 or not math.isfinite(fields.sharpness):
         raise ValueError(f"invalid sidecar fields: {fields!r}")
     _check_xml_chars(fields.burst_id)
+    for tag in fields.tags:
+        check_keyword(tag)
+    if fields.color_label is not None and not 0 <= fields.color_label <= 4:
+        raise ValueError(f"colour label {fields.color_label} is outside 0..4")
+    if fields.pick_label not in (None, 1, 2, 3):
+        raise ValueError(f"digiKam pick label {fields.pick_label} is not 1, 2 or 3")
     return {
         RATING: str(fields.rating),
         BURSTD_RATING: str(fields.rating),
@@ -109,37 +167,131 @@ def owned_values(fields: SidecarFields) -> dict[str, str]:
     }
 
 
+def is_manual(state: SidecarState) -> bool:
+    """Whether the sidecar's rating was set by the photographer (or another tool), not by burstd.
+
+    A rating burstd did not write (none recorded, or a different one) is theirs; a sidecar with no
+    xmp:Rating at all has nothing to protect.
+    """
+    return state.rating is not None and state.burstd_rating != state.rating
+
+
+def label_note(state: SidecarState | None, fields: SidecarFields) -> str:
+    """Why the colour label burstd writes will not show in darktable ("" when it will).
+
+    darktable takes an `xmp:Label` (Lightroom's and Bridge's colour label) over its own labels.
+    """
+    if fields.color_label is None or state is None or LABEL not in state.values:
+        return ""
+    return f"its xmp:Label {state.values[LABEL]!r} overrides darktable's colour labels: the pick label will not show"
+
+
+def check_keyword(tag: str) -> None:
+    """A hierarchical keyword burstd may write: under `burstd|`, no empty level, no comma, no `;`."""
+    levels = tag.split("|")
+    if not tag.startswith(TAG_ROOT) or not all(level.strip() for level in levels):
+        raise ValueError(f"keyword {tag!r} is not a `burstd|...` path of non-empty levels")
+    if "," in tag or SEPARATOR in tag:  # darktable cuts keywords at commas; `;` joins burstd:Subjects
+        raise ValueError(f"keyword {tag!r} holds a comma or semicolon")
+    _check_xml_chars(tag)
+
+
+def flat_keywords(tags: tuple[str, ...]) -> tuple[str, ...]:
+    """The `dc:subject` entries for hierarchical keywords: every level once, as darktable writes them."""
+    seen: dict[str, None] = {}
+    for tag in tags:
+        seen.update(dict.fromkeys(tag.split("|")))
+    return tuple(seen)
+
+
 def plan_sidecar(state: SidecarState | None, fields: SidecarFields, *, force: bool) -> Plan:
     """Decide what to do with one sidecar; `state` is None when there is no sidecar yet."""
     wanted = owned_values(fields)
-    if state is None:
-        return Plan(PlanAction.CREATE, wanted)
-    # A rating burstd did not write (none recorded, or a different one) was set by the photographer
-    # or another tool. A sidecar with no xmp:Rating at all has nothing to protect.
-    if state.rating is not None and state.burstd_rating != state.rating and not force:
+    if state is not None and is_manual(state) and not force:
         return Plan(PlanAction.KEEP_MANUAL)
-    changes = {key: text for key, text in wanted.items() if state.values.get(key) != text}
-    if not changes:
+    current = state or EMPTY
+    updates = {key: text for key, text in wanted.items() if current.values.get(key) != text}
+    removals: list[str] = []
+    arrays: dict[str, ArrayEdit] = {}
+
+    hierarchical = current.arrays.get(HIERARCHICAL_SUBJECT, ())
+    stale = tuple(t for t in hierarchical if t.startswith(TAG_ROOT) and t not in fields.tags)
+    new_tags = tuple(t for t in fields.tags if t not in hierarchical)
+    if new_tags and HIERARCHICAL_SUBJECT not in current.arrays:
+        # darktable reads only lr:hierarchicalSubject once it exists: carry the photographer's flat
+        # keywords over, or adding burstd's would hide theirs.
+        ours = _listed(current, BURSTD_SUBJECTS)
+        theirs = tuple(dict.fromkeys(s for s in current.arrays.get(SUBJECT, ()) if s not in ours))
+        new_tags = theirs + new_tags
+    if stale or new_tags:
+        arrays[HIERARCHICAL_SUBJECT] = ArrayEdit(stale, new_tags)
+    _merge_listed(current, SUBJECT, BURSTD_SUBJECTS, flat_keywords(fields.tags), updates, removals, arrays)
+    colour = () if fields.color_label is None else (str(fields.color_label),)
+    _merge_listed(current, COLOR_LABELS, BURSTD_COLOR_LABELS, colour, updates, removals, arrays)
+    _merge_pick_label(current, fields.pick_label, updates, removals)
+
+    if state is None:
+        return Plan(PlanAction.CREATE, updates, (), arrays)
+    if not (updates or removals or arrays):
         return Plan(PlanAction.UNCHANGED)
-    return Plan(PlanAction.UPDATE, changes)
+    return Plan(PlanAction.UPDATE, updates, tuple(removals), arrays)
 
 
-def render_new_sidecar(fields: SidecarFields) -> str:
-    """A minimal packet shaped like darktable's own sidecars, holding only burstd's properties."""
-    attrs = "".join(
-        f'\n   {OWNED[key][1]}:{OWNED[key][2]}="{_escape_attr(text)}"'
-        for key, text in owned_values(fields).items()
-    )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
-        f' <rdf:RDF xmlns:rdf="{RDF_NS}">\n'
-        '  <rdf:Description rdf:about=""\n'
-        f'    xmlns:xmp="{XMP_NS}"\n'
-        f'    xmlns:{BURSTD_PREFIX}="{BURSTD_NS}"{attrs}/>\n'
-        " </rdf:RDF>\n"
-        "</x:xmpmeta>\n"
-    )
+def _listed(state: SidecarState, record: str) -> tuple[str, ...]:
+    return tuple(entry for entry in state.values.get(record, "").split(SEPARATOR) if entry)
+
+
+def _merge_listed(
+    state: SidecarState,
+    array: str,
+    record: str,
+    wanted: tuple[str, ...],
+    updates: dict[str, str],
+    removals: list[str],
+    arrays: dict[str, ArrayEdit],
+) -> None:
+    """Entries of a shared array: burstd adds what it wants and takes back only what it added itself."""
+    present = current = state.arrays.get(array, ())
+    recorded = set(_listed(state, record))
+    ours = [entry for entry in present if entry in recorded]
+    stale = tuple(dict.fromkeys(entry for entry in ours if entry not in wanted))
+    added = tuple(entry for entry in wanted if entry not in current)
+    if stale or added:
+        arrays[array] = ArrayEdit(stale, added)
+    listed = SEPARATOR.join(entry for entry in wanted if entry in added or entry in ours)
+    if listed and state.values.get(record) != listed:
+        updates[record] = listed
+    elif not listed and record in state.values:
+        removals.append(record)
+
+
+def _merge_pick_label(state: SidecarState, wanted: int | None, updates: dict[str, str], removals: list[str]) -> None:
+    """digiKam's pick label is burstd's only while it still holds the value burstd wrote."""
+    present, ours = state.values.get(PICK_LABEL), state.values.get(BURSTD_PICK_LABEL)
+    if present is not None and present != ours:  # set in digiKam (or by another tool): theirs
+        if ours is not None:
+            removals.append(BURSTD_PICK_LABEL)
+        return
+    if wanted is None:
+        removals.extend(key for key in (PICK_LABEL, BURSTD_PICK_LABEL) if key in state.values)
+        return
+    for key in (PICK_LABEL, BURSTD_PICK_LABEL):
+        if state.values.get(key) != str(wanted):
+            updates[key] = str(wanted)
+
+
+# The packet a new sidecar starts from: shaped like darktable's own, with nothing in it yet.
+# `xmp_packet.new_packet` adds burstd's properties to it with the same editor that edits existing ones.
+BLANK_PACKET = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
+    f' <rdf:RDF xmlns:rdf="{RDF_NS}">\n'
+    '  <rdf:Description rdf:about=""\n'
+    f'    xmlns:xmp="{XMP_NS}"\n'
+    f'    xmlns:{BURSTD_PREFIX}="{BURSTD_NS}"/>\n'
+    " </rdf:RDF>\n"
+    "</x:xmpmeta>\n"
+)
 
 
 def _escape_text(text: str) -> str:

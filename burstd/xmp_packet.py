@@ -1,9 +1,11 @@
-"""Read and edit the bytes of an existing XMP packet, changing nothing but burstd's own values.
+"""Read and edit the bytes of an existing XMP packet, changing nothing but what burstd owns.
 
 Pure: bytes in, bytes out. An existing packet is never re-serialised: `update_packet` rewrites the
-bytes of the owned values in place (or adds them as attributes of the `rdf:Description`) and leaves
-every other byte as it was -- prefixes, darktable's history, comments, the xpacket wrapper and its
-padding. See `xmp.py` for what burstd owns.
+bytes of owned simple values in place (or adds them as attributes of the `rdf:Description`), takes out
+owned attributes, elements and array items with the whitespace before them, and appends array items
+after the last one, indented like it. Every other byte stays as it was -- prefixes, darktable's
+history, comments, the xpacket wrapper and its padding. See `xmp.py` for what burstd owns;
+`new_packet` builds a new sidecar with the same editor, from a blank packet.
 """
 
 from __future__ import annotations
@@ -12,40 +14,62 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from xml.parsers import expat
 
+from burstd.models import SidecarFields
 from burstd.xmp import (
+    _ARRAY_OF,
+    _KEY_OF,
+    ARRAYS,
+    BLANK_PACKET,
     BURSTD_RATING,
     META_NS,
-    OWNED,
     RATING,
     RDF_NS,
+    SIMPLE,
     XML_NS,
+    ArrayEdit,
     SidecarState,
     XmpError,
     _check_xml_chars,
     _escape_attr,
     _escape_text,
-    _KEY_OF,
+    plan_sidecar,
 )
+
+_SPACE = b" \t\r\n"
 
 
 def read_packet(data: bytes) -> SidecarState:
-    """Read the owned properties of a sidecar's bytes; raise `XmpError` saying why it is unusable."""
-    found = _scan(data).found
-    values = {key: spot.value for key, spot in found.items()}
+    """Read what burstd reads in a sidecar's bytes; raise `XmpError` saying why it is unusable."""
+    scan = _scan(data)
+    values = {key: spot.value for key, spot in scan.found.items()}
     return SidecarState(
         rating=_parse_rating(values.get(RATING), "xmp:Rating"),
         burstd_rating=_parse_rating(values.get(BURSTD_RATING), "burstd:Rating"),
         values=values,
+        arrays={key: tuple(item.value for item in array.items) for key, array in scan.arrays.items()},
     )
 
 
-def update_packet(data: bytes, updates: Mapping[str, str]) -> bytes:
-    """Set owned properties in a packet, changing no byte outside their values.
+def new_packet(fields: SidecarFields) -> bytes:
+    """A new sidecar holding burstd's values for `fields` (and nothing else)."""
+    plan = plan_sidecar(None, fields, force=False)
+    return update_packet(BLANK_PACKET.encode(), plan.updates, plan.removals, plan.arrays)
 
-    A property already present keeps its place and form (attribute or element); a missing one is
-    added as an attribute of the `rdf:Description` that holds the others (or the first one),
-    declaring its namespace there when needed.
+
+def update_packet(
+    data: bytes,
+    updates: Mapping[str, str],
+    removals: tuple[str, ...] = (),
+    arrays: Mapping[str, ArrayEdit] | None = None,
+) -> bytes:
+    """Set, remove and edit owned properties in a packet, changing no byte outside them.
+
+    A simple property already present keeps its place and form (attribute or element); a missing
+    one is added as an attribute of the `rdf:Description` that holds the others (or the first one),
+    declaring its namespace there when needed. A missing array is added as a child element of that
+    description; an array left empty is taken out.
     """
+    arrays = arrays or {}
     scan = _scan(data)
     edits: list[tuple[int, int, bytes]] = []
     missing = []
@@ -56,18 +80,47 @@ def update_packet(data: bytes, updates: Mapping[str, str]) -> bytes:
             missing.append(key)
         else:
             edits.append(spot.replacement(text))
-    if missing:
-        edits.append(_insertion(scan, missing, updates))
+    for key in removals:
+        if key in scan.found:
+            edits.append((scan.found[key].whole_start, scan.found[key].whole_end, b""))
+    new_arrays = []
+    for key, edit in arrays.items():
+        for text in edit.add:
+            _check_xml_chars(text)
+        array = scan.arrays.get(key)
+        if array is None:
+            if edit.add:
+                new_arrays.append(key)
+        else:
+            edits.extend(_array_edits(data, array, edit))
+    if missing or new_arrays:
+        edits.extend(_additions(data, scan, missing, updates, new_arrays, arrays))
     out = data
-    for start, end, new in sorted(edits, reverse=True):
+    for start, end, new in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
         out = out[:start] + new + out[end:]
-    result = {key: spot.value for key, spot in _scan(out).found.items()}
-    if any(result.get(key) != text for key, text in updates.items()):  # cannot happen; never trust it
-        raise XmpError("burstd could not edit this packet safely")
+    _verify(scan, _scan(out), updates, removals, arrays)
     return out
 
 
-# --- reading the packet: where each owned property sits, byte for byte ---------------------------
+def _verify(
+    before: _Scan, after: _Scan, updates: Mapping[str, str], removals: tuple[str, ...], arrays: Mapping[str, ArrayEdit]
+) -> None:
+    """Read the result back: exactly the intended values. This cannot fail; it is never trusted to."""
+    values = {key: spot.value for key, spot in after.found.items()}
+    expected = {key: spot.value for key, spot in before.found.items() if key not in removals} | dict(updates)
+    items = {key: tuple(item.value for item in a.items) for key, a in after.arrays.items()}
+    wanted = {key: tuple(item.value for item in a.items) for key, a in before.arrays.items()}
+    for key, edit in arrays.items():
+        kept = tuple(item for item in wanted.get(key, ()) if item not in edit.remove) + edit.add
+        if kept:
+            wanted[key] = kept
+        else:  # an array left empty is taken out
+            wanted.pop(key, None)
+    if values != expected or items != wanted:
+        raise XmpError("burstd could not edit this packet safely")
+
+
+# --- reading the packet: where each property sits, byte for byte ---------------------------------
 
 
 @dataclass
@@ -76,7 +129,7 @@ class _Tag:
 
     name: bytes
     start: int
-    attrs: dict[bytes, tuple[int, int, int]]  # qname -> (name start, value start, value end)
+    attrs: dict[bytes, tuple[int, int, int, int]]  # qname -> (gap start, name start, value start, value end)
     close: int  # index of the '/>' or '>'
     end: int  # index just after the tag
     self_closing: bool
@@ -85,11 +138,13 @@ class _Tag:
 
 @dataclass
 class _Spot:
-    """Where one owned property's value is, and how to replace it."""
+    """Where one simple property's value is, how to replace it, and what to cut to remove it."""
 
     value: str
     start: int  # the value's bytes (attribute value, or element content)
     end: int
+    whole_start: int  # the whole attribute or element, with the whitespace before it
+    whole_end: int
     tag: _Tag | None = None  # set for an element, None for an attribute
     quote: bytes = b'"'
 
@@ -103,16 +158,39 @@ class _Spot:
 
 
 @dataclass
+class _Item:
+    value: str
+    whole_start: int  # the rdf:li element with the whitespace before it
+    whole_end: int
+
+
+@dataclass
+class _Array:
+    """An array property (`<dc:subject><rdf:Bag><rdf:li>...`) and where its parts are."""
+
+    key: str
+    whole_start: int
+    whole_end: int = 0
+    container: _Tag | None = None
+    container_close: int = 0  # where the whitespace before `</rdf:Bag>` starts
+    items: list[_Item] = field(default_factory=list)
+
+
+@dataclass
 class _Description:
     tag: _Tag
     scope: dict[str, str]  # prefix -> URI in force on this element
+    close: int = 0  # where the whitespace before `</rdf:Description>` starts (0: self-closing)
+    first_child: int = 0  # where the whitespace before its first child element starts (0: none)
+    child_at: int = 0  # where that child's `<` is
 
 
 @dataclass
 class _Scan:
     descriptions: list[_Description] = field(default_factory=list)
     found: dict[str, _Spot] = field(default_factory=dict)
-    holder: dict[str, int] = field(default_factory=dict)  # owned key -> index of its description
+    holder: dict[str, int] = field(default_factory=dict)  # simple key -> index of its description
+    arrays: dict[str, _Array] = field(default_factory=dict)
 
 
 def _scan(data: bytes) -> _Scan:
@@ -143,7 +221,9 @@ class _Scanner:
         self.stack: list[tuple[str, dict[str, str]]] = []  # (role, scope) per open element
         self.seen_rdf = False
         self.not_xmp = ""
-        self.prop: tuple[str, _Tag, list[str]] | None = None  # owned element being read
+        self.prop: tuple[str, _Tag, list[str], int] | None = None  # simple element being read
+        self.array: _Array | None = None  # array element being read
+        self.item: tuple[_Tag, list[str], int] | None = None  # its rdf:li being read
         p = expat.ParserCreate()  # no namespace processing: prefixes matter here
         p.ordered_attributes = True
         p.StartElementHandler = self.start
@@ -164,6 +244,7 @@ class _Scanner:
                 scope[attr[6:]] = value
         uri, local = _resolve(name, scope)
         parent = self.stack[-1][0] if self.stack else ""
+        at = self.parser.CurrentByteIndex
         role = "other"
         if self.prop is not None:
             self.prop[2].append("\0")  # a child element: not a simple value
@@ -175,13 +256,32 @@ class _Scanner:
             self.not_xmp = f"is XML but not XMP (its root element is <{name}>)"
         elif parent == "rdf" and (uri, local) == (RDF_NS, "Description"):
             role = "description"
-            self.description(_read_tag(self.data, self.parser.CurrentByteIndex), attrs, scope)
-        elif parent == "description" and (uri, local) in _KEY_OF:
-            tag = _read_tag(self.data, self.parser.CurrentByteIndex)
-            if set(attrs) - {"xml:lang", "rdf:datatype"} - {a for a in attrs if a.startswith("xmlns")}:
-                raise XmpError(f"{_pretty(_KEY_OF[uri, local])} is not a simple value")
-            role = "property"
-            self.prop = (_KEY_OF[uri, local], tag, [])
+            self.description(_read_tag(self.data, at), attrs, scope)
+        elif parent == "description":
+            description = self.scan.descriptions[-1]
+            if not description.first_child:
+                description.first_child, description.child_at = _space_before(self.data, at), at
+            if (uri, local) in _KEY_OF:
+                key = _KEY_OF[uri, local]
+                if set(attrs) - {"xml:lang", "rdf:datatype"} - {a for a in attrs if a.startswith("xmlns")}:
+                    raise XmpError(f"{_pretty(key)} is not a simple value")
+                role = "property"
+                self.prop = (key, _read_tag(self.data, at), [], _space_before(self.data, at))
+            elif (uri, local) in _ARRAY_OF:
+                role = "array"
+                self.array = _Array(_ARRAY_OF[uri, local], _space_before(self.data, at))
+        elif parent == "array" and self.array is not None:
+            if self.array.container is not None or (uri, local) not in ((RDF_NS, "Bag"), (RDF_NS, "Seq"), (RDF_NS, "Alt")):
+                raise XmpError(f"{_pretty(self.array.key)} is not an array of text")
+            role = "container"
+            self.array.container = _read_tag(self.data, at)
+        elif parent == "container" and self.array is not None:
+            if (uri, local) != (RDF_NS, "li"):
+                raise XmpError(f"{_pretty(self.array.key)} is not an array of text")
+            role = "item"
+            self.item = (_read_tag(self.data, at), [], _space_before(self.data, at))
+        elif parent == "item" and self.array is not None:
+            raise XmpError(f"{_pretty(self.array.key)} is not an array of text")
         self.stack.append((role, scope))
 
     def description(self, tag: _Tag, attrs: dict[str, str], scope: dict[str, str]) -> None:
@@ -190,10 +290,14 @@ class _Scanner:
         for attr, value in attrs.items():
             if ":" not in attr or attr.startswith("xmlns"):
                 continue
-            key = _KEY_OF.get(_resolve(attr, scope))
+            resolved = _resolve(attr, scope)
+            if resolved in _ARRAY_OF:
+                raise XmpError(f"{_pretty(_ARRAY_OF[resolved])} is not an array of text")
+            key = _KEY_OF.get(resolved)
             if key is not None:
-                _, start, end = tag.attrs[attr.encode()]
-                self.found_at(key, index, _Spot(value, start, end, quote=self.data[start - 1 : start]))
+                gap, _, start, end = tag.attrs[attr.encode()]
+                spot = _Spot(value, start, end, gap, end + 1, quote=self.data[start - 1 : start])
+                self.found_at(key, index, spot)
 
     def found_at(self, key: str, index: int, spot: _Spot) -> None:
         if key in self.scan.found:
@@ -204,17 +308,41 @@ class _Scanner:
     def chars(self, text: str) -> None:
         if self.prop is not None:
             self.prop[2].append(text)
+        elif self.item is not None:
+            self.item[1].append(text)
+        elif self.array is not None and self.stack and self.stack[-1][0] in ("array", "container") and text.strip():
+            raise XmpError(f"{_pretty(self.array.key)} is not an array of text")
 
     def end(self, _name: str) -> None:
         role, _scope = self.stack.pop()
-        if role != "property" or self.prop is None:
-            return
-        key, tag, parts = self.prop
-        self.prop = None
-        if "\0" in parts:
-            raise XmpError(f"{_pretty(key)} is not a simple value")
-        end = tag.end if tag.self_closing else self.parser.CurrentByteIndex
-        self.found_at(key, len(self.scan.descriptions) - 1, _Spot("".join(parts), tag.end, end, tag))
+        at = self.parser.CurrentByteIndex
+        if role == "description":
+            description = self.scan.descriptions[-1]
+            if not description.tag.self_closing:
+                description.close = _space_before(self.data, at)
+        elif role == "property" and self.prop is not None:
+            key, tag, parts, whole_start = self.prop
+            self.prop = None
+            if "\0" in parts:
+                raise XmpError(f"{_pretty(key)} is not a simple value")
+            end = tag.end if tag.self_closing else at
+            spot = _Spot("".join(parts), tag.end, end, whole_start, _end_of(self.data, tag, at), tag)
+            self.found_at(key, len(self.scan.descriptions) - 1, spot)
+        elif role == "item" and self.item is not None and self.array is not None:
+            tag, parts, whole_start = self.item
+            self.item = None
+            self.array.items.append(_Item("".join(parts), whole_start, _end_of(self.data, tag, at)))
+        elif role == "container" and self.array is not None and self.array.container is not None:
+            container = self.array.container
+            self.array.container_close = 0 if container.self_closing else _space_before(self.data, at)
+        elif role == "array" and self.array is not None:
+            array, self.array = self.array, None
+            if array.container is None:
+                raise XmpError(f"{_pretty(array.key)} is not an array of text")
+            array.whole_end = self.data.index(b">", at) + 1 if self.data[at : at + 2] == b"</" else at
+            if array.key in self.scan.arrays:
+                raise XmpError(f"{_pretty(array.key)} appears more than once")
+            self.scan.arrays[array.key] = array
 
 
 def _read_tag(data: bytes, start: int) -> _Tag:
@@ -223,7 +351,7 @@ def _read_tag(data: bytes, start: int) -> _Tag:
     while data[i : i + 1] not in (b" ", b"\t", b"\r", b"\n", b"/", b">"):
         i += 1
     name = data[start + 1 : i]
-    attrs: dict[bytes, tuple[int, int, int]] = {}
+    attrs: dict[bytes, tuple[int, int, int, int]] = {}
     gap = b""
     while True:
         gap_start = i
@@ -240,8 +368,20 @@ def _read_tag(data: bytes, start: int) -> _Tag:
         while data[i : i + 1] not in (b'"', b"'"):
             i += 1
         value_end = data.index(data[i : i + 1], i + 1)
-        attrs[attr] = (name_start, i + 1, value_end)
+        attrs[attr] = (gap_start, name_start, i + 1, value_end)
         i = value_end + 1
+
+
+def _end_of(data: bytes, tag: _Tag, end_event_at: int) -> int:
+    """The index just after an element: its start tag if empty, else its end tag."""
+    return tag.end if tag.self_closing else data.index(b">", end_event_at) + 1
+
+
+def _space_before(data: bytes, at: int) -> int:
+    """Where the run of whitespace just before `at` starts."""
+    while at > 0 and data[at - 1 : at] in (b" ", b"\t", b"\r", b"\n"):
+        at -= 1
+    return at
 
 
 def _resolve(qname: str, scope: dict[str, str]) -> tuple[str, str]:
@@ -261,24 +401,110 @@ def _expat_reason(err: expat.ExpatError, data: bytes) -> str:
 # --- writing -------------------------------------------------------------------------------------
 
 
-def _insertion(scan: _Scan, keys: list[str], updates: Mapping[str, str]) -> tuple[int, int, bytes]:
-    """Add the missing owned properties as attributes, beside the owned ones already there."""
+@dataclass(frozen=True)
+class _Layout:
+    """How the file lays out its lines: the newline, and one step of indentation."""
+
+    newline: bytes
+    unit: bytes
+
+    @classmethod
+    def of(cls, data: bytes, sample_indent: bytes) -> _Layout:
+        if b"\n" not in data:
+            return cls(b"", b"")  # a packet on one line stays on one line
+        return cls(b"\r\n" if b"\r\n" in data else b"\n", b"\t" if b"\t" in sample_indent else b" ")
+
+
+def _indent_of(data: bytes, at: int) -> bytes:
+    """The whitespace between the start of the line and `at` (empty when other text precedes it)."""
+    line_start = data.rfind(b"\n", 0, at) + 1
+    prefix = data[line_start:at]
+    return prefix if not prefix.strip(b" \t") else b""
+
+
+def _array_edits(data: bytes, array: _Array, edit: ArrayEdit) -> list[tuple[int, int, bytes]]:
+    edits = [(item.whole_start, item.whole_end, b"") for item in array.items if item.value in edit.remove]
+    if not edit.add and len(edits) == len(array.items) and array.items:
+        return [(array.whole_start, array.whole_end, b"")]  # nothing left in it: take the property out
+    if not edit.add:
+        return edits
+    container = array.container
+    assert container is not None
+    li = _prefix_of(container.name) + b"li"
+    if array.items:
+        first = array.items[0]
+        lead = data[first.whole_start : data.index(b"<", first.whole_start)]
+    else:
+        layout = _Layout.of(data, _indent_of(data, container.start))
+        lead = layout.newline + _indent_of(data, container.start) + layout.unit if layout.newline else b""
+    added = b"".join(lead + b"<" + li + b">" + _escape_text(text).encode() + b"</" + li + b">" for text in edit.add)
+    if container.self_closing:  # <rdf:Bag/> becomes <rdf:Bag>...</rdf:Bag>
+        tail = (lead[: lead.rfind(b"\n") + 1] + _indent_of(data, container.start)) if b"\n" in lead else b""
+        edits.append((container.close, container.end, b">" + added + tail + b"</" + container.name + b">"))
+    else:
+        edits.append((array.container_close, array.container_close, added))
+    return edits
+
+
+def _additions(
+    data: bytes,
+    scan: _Scan,
+    keys: list[str],
+    updates: Mapping[str, str],
+    new_arrays: list[str],
+    arrays: Mapping[str, ArrayEdit],
+) -> list[tuple[int, int, bytes]]:
+    """Add missing simple properties as attributes and missing arrays as children, beside burstd's others."""
     if not scan.descriptions:
         raise XmpError("has no rdf:Description to add burstd's properties to")
-    index = min(scan.holder.values(), default=0)
-    description = scan.descriptions[index]
+    description = scan.descriptions[min(scan.holder.values(), default=0)]
     tag, scope = description.tag, dict(description.scope)
-    gap = _attribute_gap(tag)
+    gap = tag.last_gap or b" "
     declarations, attributes = b"", b""
-    for key in keys:
-        uri, usual, name = OWNED[key]
+
+    def prefix_of(uri: str, usual: str) -> str:
+        nonlocal declarations
         prefix = _prefix_for(uri, usual, scope)
         if scope.get(prefix) != uri:
             scope[prefix] = uri
             declarations += gap + f'xmlns:{prefix}="{uri}"'.encode()
-        attributes += gap + f'{prefix}:{name}="{_escape_attr(updates[key])}"'.encode()
-    at = max((span[2] + 1 for span in tag.attrs.values()), default=tag.start + 1 + len(tag.name))
-    return at, at, declarations + attributes
+        return prefix
+
+    for key in keys:
+        uri, usual, name = SIMPLE[key]
+        attributes += gap + f'{prefix_of(uri, usual)}:{name}="{_escape_attr(updates[key])}"'.encode()
+    edits = []
+    if new_arrays:
+        rdf = prefix_of(RDF_NS, "rdf")
+        indent = _indent_of(data, tag.start)
+        layout = _Layout.of(data, indent)
+        child = _indent_of(data, description.child_at) if description.first_child else indent + layout.unit
+        nl, unit = layout.newline, layout.unit
+        children = b""
+        for key in new_arrays:
+            uri, usual, name, kind = ARRAYS[key]
+            prop = f"{prefix_of(uri, usual)}:{name}".encode()
+            container = f"{rdf}:{kind}".encode()
+            items = b"".join(
+                nl + child + unit * 2 + f"<{rdf}:li>".encode() + _escape_text(text).encode() + f"</{rdf}:li>".encode()
+                for text in arrays[key].add
+            )
+            children += (
+                nl + child + b"<" + prop + b">" + nl + child + unit + b"<" + container + b">" + items
+                + nl + child + unit + b"</" + container + b">" + nl + child + b"</" + prop + b">"
+            )
+        if tag.self_closing:
+            edits.append((tag.close, tag.end, b">" + children + nl + indent + b"</" + tag.name + b">"))
+        else:
+            edits.append((description.close, description.close, children))
+    at = max((span[3] + 1 for span in tag.attrs.values()), default=tag.start + 1 + len(tag.name))
+    edits.append((at, at, declarations + attributes))
+    return edits
+
+
+def _prefix_of(name: bytes) -> bytes:
+    """`rdf:` of `rdf:Bag` (empty for an unprefixed name)."""
+    return name[: name.index(b":") + 1] if b":" in name else b""
 
 
 def _prefix_for(uri: str, usual: str, scope: dict[str, str]) -> str:
@@ -294,11 +520,6 @@ def _prefix_for(uri: str, usual: str, scope: dict[str, str]) -> str:
     return prefix
 
 
-def _attribute_gap(tag: _Tag) -> bytes:
-    """The whitespace the file puts before its last attribute, so added ones look like the rest."""
-    return tag.last_gap or b" "
-
-
 def _parse_rating(text: str | None, what: str) -> int | None:
     if text is None:
         return None
@@ -312,5 +533,8 @@ def _parse_rating(text: str | None, what: str) -> int | None:
 
 
 def _pretty(key: str) -> str:
-    _uri, prefix, name = OWNED[key]
+    if key in SIMPLE:
+        _uri, prefix, name = SIMPLE[key]
+    else:
+        _uri, prefix, name, _kind = ARRAYS[key]
     return f"{prefix}:{name}"

@@ -14,6 +14,9 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,3 +92,50 @@ def _read_library(library: Path, data: Path) -> dict[str, Imported]:
         result[name] = Imported(flags & 7, bool(flags & 8), labels, tags, history)
     db.close()
     return result
+
+
+@contextmanager
+def running_darktable(files: list[Path], conf: Path, timeout: float = 90.0) -> Iterator[int]:
+    """darktable, open on a fresh library in `conf` with `files` imported, until the block ends.
+
+    Yields the PID darktable wrote into its `library.db.lock`. Everything is killed afterwards.
+    """
+    conf.mkdir(parents=True)
+    cache = conf.parent / "cache"
+    cache.mkdir()
+    paths = ", ".join(_lua_string(str(f)) for f in files)
+    (conf / "luarc").write_text(
+        'local dt = require "darktable"\n'
+        f"for _, f in ipairs({{{paths}}}) do dt.database.import(f) end\n"
+    )
+    cmd = [XVFB_RUN, "-a", DARKTABLE, "--configdir", str(conf), "--cachedir", str(cache), "-d", "lua"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            lock = conf / "library.db.lock"
+            if lock.exists() and lock.read_text().strip() and _rolls(conf / "library.db") >= 1:
+                break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("darktable did not start and import within the time limit")
+            time.sleep(0.3)
+        yield int(lock.read_text().strip("\x00 \n"))
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+
+def _rolls(library: Path) -> int:
+    if not library.exists():
+        return 0
+    try:
+        db = sqlite3.connect(f"{library.as_uri()}?mode=ro", uri=True, timeout=0.2)
+        try:
+            return db.execute("SELECT count(*) FROM film_rolls").fetchone()[0]
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return 0

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "burstd"
-PURE_CORE = ["models", "errors", "naming", "ranking", "grouping", "features", "metadata", "xmp", "xmp_packet",
-             "arrivals", "settings_merge", "report_html"]
+PURE_CORE = ["models", "errors", "naming", "ranking", "grouping", "features", "metadata", "xmp", "xmp_packet", "undo_plan",
+             "arrivals", "settings_merge", "report_html", "tagging"]
 FORBIDDEN_IN_CORE = {"os", "sqlite3", "sqlite_utils", "watchdog", "pyexiv2", "rawpy", "shutil", "subprocess", "tempfile",
                      "tomllib", "burstd.cache", "burstd.decode", "burstd.sidecars", "burstd.pipeline", "burstd.cli",
                      "burstd.discover", "burstd.daemon", "burstd.watch", "burstd.config", "burstd.service"}

@@ -6,12 +6,15 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
-from tests.darktable import import_files, needs_darktable
+from tests.conftest import ROOT
+from tests.darktable import import_files, needs_darktable, running_darktable
 from tests.helpers_exiftool import exiftool_tags, needs_exiftool
 from tests.photos import DATA, make_burst
 
 T0 = datetime(2026, 11, 24, 11, 0, 0)
 SIDECARS = Path(__file__).parent / "data" / "sidecars"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+XMP_LABELS = {"Red": 0, "Yellow": 1, "Green": 2, "Blue": 3, "Purple": 4}
 
 
 def copy_for_darktable(folder: Path, dest: Path) -> list[Path]:
@@ -65,3 +68,69 @@ def test_a_darktable_edit_history_survives_burstds_merge(burstd, tmp_path: Path)
     after = import_files(copy_for_darktable(second, tmp_path / "copy"), tmp_path / "dt2")["DSC_0100.JPG"]
     assert after.history == before.history
     assert after.stars == 4
+
+
+def _listed(value: object) -> list[str]:
+    return [] if value is None else [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+@needs_darktable
+@needs_exiftool
+def test_darktable_shows_the_keywords_and_labels_burstd_wrote(burstd, tmp_path: Path) -> None:
+    card = tmp_path / "card"
+    card.mkdir()
+    make_burst(card, DATA / "IMG_5910.jpg", [0.0, 0.6, 0.9, 6.0], start=T0, first_number=1, size=(900, 600))
+    make_burst(card, DATA / "flower.jpg", [0.0], start=T0.replace(minute=30), first_number=20, size=(400, 300))
+    # A frame the photographer had keyworded elsewhere: flat dc:subject only, and Lightroom's xmp:Label.
+    shutil.copy(SIDECARS / "exiftool_rating_element.xmp", card / "DSC_0003.JPG.xmp")
+    burstd("scan", card, "--reject-below", "0.2", "--pick-label", "green", "--force", check=0)
+
+    # What burstd meant, read from its sidecars with exiftool (darktable reads xmp:Label over its own labels).
+    intended = {}
+    for sidecar in sorted(card.glob("*.xmp")):
+        tags = exiftool_tags(sidecar)
+        rating = tags["XMP-xmp:Rating"]
+        label = tags.get("XMP-xmp:Label")
+        labels = {XMP_LABELS[label]} if label else {int(c) for c in _listed(tags.get("XMP-darktable:Colorlabels"))}
+        intended[sidecar.name.removesuffix(".xmp")] = (
+            max(rating, 0), rating < 0, frozenset(labels), frozenset(_listed(tags.get("XMP-lr:HierarchicalSubject"))),
+        )
+    stored = import_files(copy_for_darktable(card, tmp_path / "copy"), tmp_path / "dt")
+    table = {name: (0 if d.rejected else d.stars, d.rejected, d.labels, d.tags) for name, d in stored.items()}
+
+    lines = ["| file | stars | rejected | colour labels | tags | burstd intended |", "|---|---|---|---|---|---|"]
+    for name in sorted(table):
+        stars, rejected, labels, tags = table[name]
+        same = "same" if intended.get(name) == table[name] else f"DIFFERENT: {intended.get(name)}"
+        lines.append(f"| {name} | {stars} | {'yes' if rejected else 'no'} | {sorted(labels) or '-'} | "
+                     f"{', '.join(sorted(tags)) or '-'} | {same} |")
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "darktable-table.md").write_text("\n".join(lines) + "\n")
+    assert table == intended, "\n".join(lines)
+
+    # The cases this test is about really occur.
+    pick = next(n for n, v in intended.items() if "burstd|pick" in v[3])
+    assert intended[pick][2] == {2}  # the green pick label
+    assert any(v[1] for v in intended.values())  # a reject
+    assert {"heron", "marsh"} <= intended["DSC_0003.JPG"][3]  # the photographer's flat keywords, carried over
+    assert intended["DSC_0003.JPG"][2] == {0}  # their xmp:Label (Red) wins in darktable
+    assert intended["DSC_0020.JPG"][3] == frozenset()  # a single shot: no keyword
+
+
+@needs_darktable
+def test_status_warns_while_darktable_holds_its_library(burstd, tmp_path: Path) -> None:
+    root = tmp_path / "photos"
+    card = root / "2026-11-24"
+    card.mkdir(parents=True)
+    make_burst(card, DATA / "flower.jpg", [0.0, 0.5], start=T0, first_number=1, size=(400, 300))
+    conf = tmp_path / "darktable" / "config"
+    config = tmp_path / "burstd.toml"
+    config.write_text(f'roots = ["{root}"]\ndarktable_config = "{conf}"\n')
+    with running_darktable(sorted(card.glob("*.JPG")), conf) as pid:
+        info = burstd.json("status", "--config", config, "--cache", tmp_path / "db.sqlite3", check=3)
+        (warning,) = info["warnings"]
+        assert f"pid {pid}" in warning and str(card) in warning and "look for updated XMP files" in warning
+        assert "warning: darktable is open" in burstd("status", "--config", config, "--cache", tmp_path / "db.sqlite3").stdout
+    # darktable gone (killed: its lock file stays behind, stale): no warning.
+    assert (conf / "library.db.lock").exists()
+    assert burstd.json("status", "--config", config, "--cache", tmp_path / "db.sqlite3", check=3)["warnings"] == []

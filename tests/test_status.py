@@ -34,3 +34,14 @@ def test_a_dead_daemon_with_sessions_and_errors(burstd, tmp_path: Path) -> None:
     assert info["running"] is False and info["sessions"][0]["files"] == 12
     text = burstd("status", "--cache", db, check=3).stdout
     assert "not running" in text and "/photos/card: 12 files, 3 bursts" in text and "bad.jpg: truncated file" in text
+
+
+def test_darktable_lock_files_left_behind_or_garbled_give_no_warning(burstd, tmp_path: Path) -> None:
+    conf = tmp_path / "dt"
+    conf.mkdir()
+    config = tmp_path / "config.toml"
+    config.write_text(f'darktable_config = "{conf}"\n')
+    for text in (f"{2**22 + 12345}\0", "", "not a pid\n", "-1"):  # a dead PID (as darktable writes it), junk
+        (conf / "library.db.lock").write_text(text)
+        info = burstd.json("status", "--config", config, "--cache", tmp_path / "none.sqlite3", check=3)
+        assert info["warnings"] == [], text

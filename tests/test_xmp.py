@@ -100,14 +100,14 @@ def test_owned_values_rejects_nonsense(fields: SidecarFields) -> None:
         xmp.owned_values(fields)
 
 
-# --- render_new_sidecar -----------------------------------------------------------------------
+# --- new_packet -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("rating", [-1, 0, 3, 5])
 @pytest.mark.parametrize("burst_id", ["b-0001", 'a<b>&"c\'', "tab\there\nnewline", "ça été"])
-def test_render_new_sidecar_round_trips(rating: int, burst_id: str) -> None:
+def test_new_packet_round_trips(rating: int, burst_id: str) -> None:
     fields = SidecarFields(rating=rating, burst_id=burst_id, rank=2, burst_size=7, sharpness=0.5)
-    text = xmp.render_new_sidecar(fields)
+    text = xmp_packet.new_packet(fields).decode()
     assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<x:xmpmeta xmlns:x="adobe:ns:meta/"')
     root = ET.fromstring(text.encode())
     (description,) = root.iter(f"{{{RDF}}}Description")

@@ -1,0 +1,48 @@
+"""What burstd tells the photographer's editor beyond the rating: keywords and labels. Pure.
+
+Every frame of a burst gets the hierarchical keyword `burstd|burst|<date> <burst id>`, and the pick
+(rank 1) also `burstd|pick`, so a burst can be collapsed or filtered in darktable's collections, in
+digiKam's tags or in Lightroom's keyword list. A photograph that is not part of a burst gets none.
+Optionally the pick gets a colour label (darktable), and picks and rejects a digiKam pick label.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from burstd.models import Burst, RatedBurst, RatedShot, ScanSettings, SidecarFields
+
+PICK_TAG = "burstd|pick"
+COLOURS = {"red": 0, "yellow": 1, "green": 2, "blue": 3, "purple": 4}  # darktable's label numbers
+DIGIKAM_REJECTED, DIGIKAM_ACCEPTED = 1, 3
+
+
+def burst_keyword(burst: Burst) -> str:
+    """`burstd|burst|2026-11-24 IMG_0001-1a2b3c4d`: sorts by day, then by the burst's first frame.
+
+    The burst id holds only letters, digits, `_`, `-` and `.` (see `grouping.burst_id`): never a
+    comma, which darktable would cut the keyword at, nor a `|`, which would nest it.
+    """
+    moment = burst.shots[0].analysis.capture_time
+    try:
+        day = datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%d")
+    except (OverflowError, OSError, ValueError):
+        day = "undated"
+    leaf = "".join(ch if ch.isalnum() or ch in "_-." else "_" for ch in burst.id)
+    return f"burstd|burst|{day} {leaf}"
+
+
+def sidecar_fields(rated: RatedBurst, member: RatedShot, settings: ScanSettings) -> SidecarFields:
+    """Everything burstd writes to the sidecars of one member of a rated burst."""
+    in_burst = len(rated.members) > 1
+    pick = in_burst and member.rank == 1
+    tags: tuple[str, ...] = ()
+    if settings.tags and in_burst:
+        tags = (burst_keyword(rated.burst), PICK_TAG) if pick else (burst_keyword(rated.burst),)
+    colour = COLOURS[settings.pick_label] if settings.pick_label and pick else None
+    pick_label = None
+    if settings.digikam_pick_labels:
+        pick_label = DIGIKAM_REJECTED if member.rating < 0 else DIGIKAM_ACCEPTED if pick else None
+    return SidecarFields(
+        member.rating, rated.burst.id, member.rank, len(rated.members), member.score, tags, colour, pick_label
+    )
