@@ -27,11 +27,11 @@ from burstd.cache import Cache
 from burstd.decode import UPRIGHT, raw_preview, read_kind, reduced_rgb
 from burstd.errors import ImageError, SidecarError
 from burstd.models import FileProblem, RatedBurst, RatedShot, ScanSettings, SidecarAction, Shot
-from burstd.naming import natural_key
+from burstd.naming import natural_key, sidecar_targets
 from burstd.pipeline import scan_folder
 from burstd.ranking import subject_region
 from burstd.report_html import Picture, ReportBurst, ReportFrame, ReportPage, href, render
-from burstd.sidecars import read_sidecar, sidecar_path
+from burstd.sidecars import read_sidecar
 
 THUMB_SIDE = 320  # long side of the row thumbnails
 PREVIEW_SIDE = 1200  # long side of the click view
@@ -76,8 +76,11 @@ def write_report(directory: Path, out: Path, cache: Cache, settings: ScanSetting
     summary = ReportSummary(out, problems=list(scan.problems))
     summary.problems += [FileProblem(o.path, o.reason) for outs in scan.sidecars.values() for o in outs
                          if o.action == SidecarAction.FAILED]
-    states = {f: sidecar_state(f) for rated in scan.bursts for m in rated.members for f in m.shot.files}
-    summary.files = len(states)  # image files only: the page itself may lie in the folder
+    states = {  # by the shot's first sidecar in the folder's naming style
+        m.shot.primary: sidecar_state(sidecar_targets(m.shot.files, settings.sidecar_style)[0][1])
+        for rated in scan.bursts for m in rated.members
+    }
+    summary.files = sum(len(m.shot.files) for rated in scan.bursts for m in rated.members)  # image files only
     summary.written = sum(1 for s, _ in states.values() if s == "written")
     summary.manual = sum(1 for s, _ in states.values() if s == "manual")
     ordered = sorted(scan.bursts, key=_shooting_order)
@@ -120,10 +123,10 @@ def make_pictures(bursts: Sequence[RatedBurst], files_dir: Path, workers: int, s
     return pictures
 
 
-def sidecar_state(image: Path) -> tuple[str, int | None]:
-    """("written" | "manual" | "none" | "unreadable", the sidecar's rating) for one image file."""
+def sidecar_state(sidecar: Path) -> tuple[str, int | None]:
+    """("written" | "manual" | "none" | "unreadable", the sidecar's rating) for one sidecar."""
     try:
-        state = read_sidecar(sidecar_path(image))
+        state = read_sidecar(sidecar)
     except SidecarError:
         return "unreadable", None
     if state is None or state.rating is None:

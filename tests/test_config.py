@@ -399,3 +399,35 @@ def test_the_folder_example_parses_as_a_folder_file(tmp_path: Path) -> None:
     text = (ROOT / "config" / "burstd.toml").read_text()
     for key in FOLDER_KEYS:
         assert re.search(rf"^(# )?{key} = ", text, flags=re.M), f"{key} is missing from config/burstd.toml"
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ('pick_label = "pink"', 'key \'pick_label\': expected "red", "yellow", "green", "blue", "purple" or "off", got "pink"'),
+        ('sidecar_style = "capture-one"', "key 'sidecar_style': expected \"darktable\" or \"lightroom\" or \"both\", got \"capture-one\""),
+        ("tags = 1", "key 'tags': expected true or false, got 1"),
+        ('digikam_pick_labels = "yes"', "key 'digikam_pick_labels': expected true or false, got \"yes\""),
+    ],
+)
+def test_editor_keys_are_checked(tmp_path: Path, line: str, problem: str) -> None:
+    folder = tmp_path / "card"
+    folder.mkdir()
+    (folder / ".burstd.toml").write_text(line + "\n")
+    with pytest.raises(ConfigError) as err:
+        folder_settings(folder, DaemonConfig(None, (tmp_path,), FolderSettings()))
+    assert problem in str(err.value)
+
+
+def test_editor_keys_reach_the_scan_settings(tmp_path: Path) -> None:
+    folder = tmp_path / "card"
+    folder.mkdir()
+    (folder / ".burstd.toml").write_text(
+        'tags = false\npick_label = "green"\ndigikam_pick_labels = true\nsidecar_style = "both"\n'
+    )
+    settings, provenance = folder_settings(folder, DaemonConfig(None, (tmp_path,), FolderSettings()))
+    assert (settings.scan.tags, settings.scan.pick_label, settings.scan.digikam_pick_labels, settings.scan.sidecar_style) == (
+        False, "green", True, "both")
+    assert provenance["sidecar_style"] == str(folder / ".burstd.toml")
+    (folder / ".burstd.toml").write_text('pick_label = "off"\n')
+    assert folder_settings(folder, DaemonConfig(None, (tmp_path,), FolderSettings()))[0].scan.pick_label is None
