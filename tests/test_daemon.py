@@ -338,3 +338,21 @@ def test_the_review_page_is_written_after_each_session_when_asked(daemon: Daemon
     assert not list((daemon.root / "r").glob("*.jpg")), "the page's pictures must stay in its hidden folder"
     assert len(daemon.status()["sessions"]) == 1, "the page's own pictures started a session"
     assert daemon.stop() == 0
+
+
+@needs_exiftool
+def test_a_folder_set_to_lightroom_names_gets_keywords_in_its_style(daemon: Daemon, tmp_path: Path) -> None:
+    source = staged(tmp_path, "card", [0.0, 1.0, 2.0])
+    (source / ".burstd.toml").write_text('sidecar_style = "lightroom"\npick_label = "green"\n')
+    daemon.start()
+    subprocess.run(["cp", "-r", str(source), str(daemon.root / "card")], check=True)
+    card = daemon.root / "card"
+    (session,) = daemon.wait_sessions(1)
+    assert session["written"] == 3 and session["errors"] == 0
+    assert sorted(p.name for p in card.glob("*.xmp")) == ["DSC_0001.xmp", "DSC_0002.xmp", "DSC_0003.xmp"]
+    pick = exiftool_tags(card / "DSC_0001.xmp")
+    assert pick["XMP-xmp:Rating"] == 3 and pick["XMP-darktable:Colorlabels"] == [2]
+    assert pick["XMP-lr:HierarchicalSubject"][1] == "burstd|pick"
+    assert pick["XMP-lr:HierarchicalSubject"][0].startswith("burstd|burst|2026-11-24 DSC_0001-")
+    time.sleep(2.5)  # its own sidecars appearing never start another session
+    assert len(daemon.status()["sessions"]) == 1
