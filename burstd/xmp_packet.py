@@ -464,7 +464,7 @@ def _additions(
 
     def prefix_of(uri: str, usual: str) -> str:
         nonlocal declarations
-        prefix = _prefix_for(uri, usual, scope)
+        prefix = _prefix_for(uri, usual, scope, [p for d in scan.descriptions for p, u in d.scope.items() if u == uri])
         if scope.get(prefix) != uri:
             scope[prefix] = uri
             declarations += gap + f'xmlns:{prefix}="{uri}"'.encode()
@@ -507,11 +507,19 @@ def _prefix_of(name: bytes) -> bytes:
     return name[: name.index(b":") + 1] if b":" in name else b""
 
 
-def _prefix_for(uri: str, usual: str, scope: dict[str, str]) -> str:
+def _prefix_for(uri: str, usual: str, scope: dict[str, str], elsewhere: list[str]) -> str:
+    """The prefix to write `uri` with in `scope`: the file's own spelling, wherever it is bound.
+
+    exiv2 reads nothing at all from a packet that binds one namespace to two prefixes in two
+    descriptions, so a namespace the file already spells `xap:` elsewhere must be spelt `xap:` here too.
+    """
     if scope.get(usual) == uri:
         return usual
     for prefix, bound in scope.items():
         if bound == uri and prefix:
+            return prefix
+    for prefix in elsewhere:
+        if prefix and prefix not in scope:
             return prefix
     prefix, n = usual, 1
     while prefix in scope:  # the usual prefix means something else here: pick a free one

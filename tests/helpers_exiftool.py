@@ -30,3 +30,40 @@ def exiftool_tags(path: Path) -> dict[str, object]:
 def without(tags: dict[str, object], *prefixes: str) -> dict[str, object]:
     """`tags` without the ones whose name starts with any of `prefixes`."""
     return {k: v for k, v in tags.items() if not k.startswith(prefixes)}
+
+
+class ExiftoolProcess:
+    """One `exiftool -stay_open` process reading many files: perl starts once, not once per read."""
+
+    ARGS = ["-j", "-G1", "-struct", "-a", "-n"]  # the same view as `exiftool_tags`
+
+    def __init__(self) -> None:
+        assert EXIFTOOL is not None
+        self.proc = subprocess.Popen(
+            [EXIFTOOL, "-stay_open", "True", "-@", "-"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # a file exiftool cannot read still gets a JSON entry with "Error"
+            text=True,
+            encoding="utf-8",
+        )
+
+    def tags(self, *paths: Path) -> list[dict[str, object]]:
+        """The XMP properties of each of `paths`, in order, plus exiftool's warning or error if any."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write("\n".join([*self.ARGS, *map(str, paths), "-execute", ""]))
+        self.proc.stdin.flush()
+        lines = []
+        for line in self.proc.stdout:
+            if line == "{ready}\n":
+                break
+            lines.append(line)
+        found = json.loads("".join(lines))
+        assert [Path(t["SourceFile"]) for t in found] == list(paths)
+        return [{k: v for k, v in t.items() if k.startswith(("XMP-", "ExifTool:Warning", "ExifTool:Error"))} for t in found]
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.write("-stay_open\nFalse\n")
+            self.proc.stdin.close()
+        self.proc.wait(timeout=10)
