@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -35,6 +37,11 @@ from burstd.xmp import SidecarMemo, SidecarState
 # Bump when the analysis itself changes (decode scale, focus measure, hashes): old rows become misses.
 ANALYSIS_VERSION = 2
 NOT_AN_IMAGE = "none"
+# How long a write waits for another program's lock on the database before giving up with a message.
+BUSY_SECONDS = 30.0
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+log = logging.getLogger("burstd")
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,24 +140,44 @@ class Cache:
 
     @classmethod
     def open(cls, path: Path | None = None) -> Cache:
+        """Open (or create) the database; a damaged one of burstd's own is set aside and started afresh."""
         path = path or default_cache_path()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if not path.exists():
-                # Created private: the cache names every photo on the disk.
-                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-            conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
-            db = sqlite_utils.Database(conn)
-            db.enable_wal()
-            # In WAL mode NORMAL is crash-safe for the database; only a power cut may lose the last
-            # commits, which a cache can afford. It spares an fsync per commit (heartbeats, memos).
-            db.execute("PRAGMA synchronous = NORMAL")
-            cache = cls(db, path)
-            cache._migrate()
+            try:
+                return cls._connect(path)
+            except sqlite3.DatabaseError as exc:
+                if not (_damaged(exc) and _ours(path)):
+                    raise
+                log.warning("the database %s is damaged (%s): moved to %s and a new one started; photos are "
+                            "analysed again, and writes journaled in the old one cannot be undone from the new one",
+                            path, exc, _set_aside(path))
+            return cls._connect(path)
         except sqlite3.DatabaseError as exc:
-            raise CacheError(f"cannot use the cache {path}: {exc} (delete it to start afresh)") from exc
+            raise CacheError(_problem(path, exc)) from exc
         except OSError as exc:
             raise CacheError(f"cannot open the cache {path}: {exc.strerror or exc}") from exc
+
+    @classmethod
+    def _connect(cls, path: Path) -> Cache:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if path.parent == default_cache_path().parent:
+            _make_private(path.parent)  # burstd's own folder, even when made wider by hand
+        if not path.exists():
+            # Created private: the cache names every photo on the disk.
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        conn = sqlite3.connect(path, timeout=BUSY_SECONDS, check_same_thread=False)
+        db = sqlite_utils.Database(conn)
+        if not conn.execute("PRAGMA user_version").fetchone()[0] and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            conn.close()  # before WAL mode is switched on, which would already change the file
+            raise CacheError(f"cannot use the cache {path}: it is another program's database (burstd starts its own empty)")
+        db.enable_wal()
+        # In WAL mode NORMAL is crash-safe for the database; only a power cut may lose the last
+        # commits, which a cache can afford. It spares an fsync per commit (heartbeats, memos).
+        db.execute("PRAGMA synchronous = NORMAL")
+        cache = cls(db, path)
+        cache._migrate()
+        for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            _make_private(part)  # only now: until it opened, it might not have been burstd's file
         return cache
 
     @classmethod
@@ -171,8 +198,18 @@ class Cache:
     def __enter__(self) -> Cache:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: object, exc: BaseException | None, traceback: object) -> None:
         self.close()
+        if isinstance(exc, sqlite3.Error):
+            # SQLite failing while in use (locked too long, a full disk, damage) surfaces once, at the
+            # top, as one clear message; a damaged database of burstd's own is set aside for next time.
+            message = _problem(self.path, exc)
+            if _damaged(exc) and _ours(self.path):
+                try:
+                    message += f"; set aside as {_set_aside(self.path)}, the next run starts a new one"
+                except OSError:
+                    pass
+            raise CacheError(message) from exc
 
     @property
     def schema_version(self) -> int:
@@ -458,6 +495,56 @@ def _absolute(path: Path) -> Path:
 
 def _absolute_folder(folder: Path) -> str:
     return str(folder.resolve())
+
+
+def _problem(path: Path, exc: sqlite3.Error) -> str:
+    """What went wrong with the database, in words for the user."""
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return f"the database {path} is locked by another program (burstd waited {BUSY_SECONDS:g} s); try again once it is done"
+    if code == sqlite3.SQLITE_FULL:
+        return f"the database {path} cannot be written: the disk is full"
+    if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return f"cannot use the cache {path}: {exc} (delete it to start afresh)"
+    return f"the database {path} cannot be used: {exc}"
+
+
+def _damaged(exc: sqlite3.Error) -> bool:
+    return (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+
+
+def _ours(path: Path) -> bool:
+    """Whether a damaged file is burstd's own database, which may be set aside: one at the default
+    place, or one whose header says burstd's migrations ran on it. Never another program's file."""
+    if path == default_cache_path():
+        return True
+    try:
+        with path.open("rb") as f:
+            header = f.read(64)
+    except OSError:
+        return False
+    return header.startswith(SQLITE_HEADER) and 0 < int.from_bytes(header[60:64], "big") <= len(MIGRATIONS)
+
+
+def _set_aside(path: Path) -> Path:
+    """Rename a damaged database (and its WAL, which a new database must not replay) out of the way."""
+    aside = path.with_name(path.name + ".damaged")
+    os.replace(path, aside)
+    for suffix in ("-wal", "-shm"):
+        part = path.with_name(path.name + suffix)
+        if part.exists():
+            os.replace(part, aside.with_name(aside.name + suffix))
+    return aside
+
+
+def _make_private(path: Path) -> None:
+    """Take group and other permissions away (the database names every photo on the disk)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return
+    if st.st_mode & 0o077 and st.st_uid == os.getuid():
+        os.chmod(path, stat.S_IMODE(st.st_mode) & 0o700)
 
 
 _SCALARS = (

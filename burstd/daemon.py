@@ -7,6 +7,9 @@ as it is complete (in worker threads, results back through the queue), and when 
 quiet for its `quiet_seconds` the session is settled through the same pipeline stage `scan` uses,
 regrouping only what the new files can touch. SIGTERM stops taking work, lets the sidecar being
 written finish (each write is atomic) and exits 0; SIGHUP reloads the global configuration.
+After a crash (`kill -9`, a power cut) the next start removes the temp files of interrupted writes
+and settles again every folder whose grouping was not recorded. Links out of the watched roots are
+never followed; a database deleted under the running daemon is started afresh.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from burstd.naming import is_ignored_name
 from burstd.pipeline import ScanReport, collect_shots, plan_pairs, settle_folder
 from burstd.report import write_report
 from burstd.service import Notifier
+from burstd.sidecars import remove_stale_temps
 from burstd.watch import Watcher
 
 log = logging.getLogger("burstd")
@@ -68,6 +72,7 @@ class Daemon:
         self.reports: dict[str, str] = {}  # folder -> its review page, newest last
         self._quiet: dict[PurePath, tuple[float, float]] = {}
         self._lock_fd: int | None = None
+        self._database: tuple[int, int] | None = None  # (device, inode) of the database file opened
         self.started = time.time()
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -78,6 +83,8 @@ class Daemon:
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGHUP, self._on_signal)
         self.cache.daemon_started(os.getpid(), self.state())
+        self._database = _file_id(self.cache.path)
+        failed = True
         try:
             self.watcher.start()
             for root in self.config.roots:
@@ -85,16 +92,23 @@ class Daemon:
             self.notifier.ready(self.status_line())
             log.info("watching %s", ", ".join(str(r) for r in self.config.roots) or "no roots (add some to the config)")
             self.loop()
+            failed = False
         finally:
             self.notifier.stopping()
             self.watcher.stop()
             self.pool.shutdown(wait=True, cancel_futures=True)
-            self.cache.daemon_stopped(os.getpid())
+            if not failed:  # after a failure the database may be what failed: `status` sees a dead pid
+                self.cache.daemon_stopped(os.getpid())
             log.info("stopped")
         return 0
 
     def _take_lock(self) -> None:
         lock = self.cache.path.parent / "burstd.lock"
+        if self._lock_fd is not None:
+            if _file_id(lock) == _fd_id(self._lock_fd):
+                return  # still ours
+            os.close(self._lock_fd)  # deleted with the state folder: lock the new one
+            self._lock_fd = None
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -106,6 +120,18 @@ class Daemon:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._lock_fd = fd  # held until the process exits
+
+    def _check_database(self) -> None:
+        """A database deleted or replaced under the running daemon: start a new one (it is a cache)."""
+        if _file_id(self.cache.path) == self._database:
+            return
+        log.warning("%s was deleted or replaced while burstd ran: starting a new database "
+                    "(photos are analysed again as their folders need it)", self.cache.path)
+        self.cache.close()
+        self.cache = Cache.open(self.cache.path)
+        self._database = _file_id(self.cache.path)
+        self._take_lock()
+        self.cache.daemon_started(os.getpid(), self.state())
 
     def _on_signal(self, signum: int, _frame: object) -> None:
         if signum == signal.SIGHUP:
@@ -138,6 +164,7 @@ class Daemon:
                     break
                 self.settle(session)
             if now >= next_beat:
+                self._check_database()
                 for root in self.watcher.check_roots():
                     self.catch_up(root)
                 self.heartbeat()
@@ -161,6 +188,7 @@ class Daemon:
             _, path, event, at = message
             self.arrivals.event(PurePath(path), event, at)
         elif kind == "dir":
+            self.watcher.check_folder(message[1])
             self._arrived_folder(message[1])
         elif kind == "analysed":
             _, candidate, result = message
@@ -184,6 +212,10 @@ class Daemon:
 
     def _analyse(self, path: Path) -> None:
         """Analyse a complete file in a worker, unless the cache already knows it."""
+        if not self._inside_roots(path):
+            log.info("%s: a link out of the watched roots, not followed", path)
+            self.arrivals.analysed(PurePath(path))
+            return
         try:
             st = path.stat()
         except OSError:
@@ -196,6 +228,15 @@ class Daemon:
             return
         future = self.pool.submit(_analyse_candidate, candidate)
         future.add_done_callback(lambda f: self.inbox.put(("analysed", candidate, f.result())))
+
+    def _inside_roots(self, path: PurePath) -> bool:
+        """Whether `path`, links resolved, lies in a watched root: links out of a root are never followed."""
+        real = os.path.realpath(path)
+        for root in self.config.roots:
+            top = os.path.realpath(root)
+            if real == top or real.startswith(top.rstrip(os.sep) + os.sep):
+                return True
+        return False
 
     def _analysed(self, candidate: Candidate, result: tuple) -> None:
         self.arrivals.analysed(PurePath(candidate.path))
@@ -225,6 +266,10 @@ class Daemon:
         t0 = time.perf_counter()
         if not folder.is_dir() or self._nothing_to_rate(session):
             return
+        if not self._inside_roots(folder):
+            log.warning("%s: reached through a link out of the watched roots; not followed", folder)
+            return
+        self._check_database()  # what the session learns must not go into a deleted database
         try:
             settings = self._settings(folder)
         except ConfigError as exc:
@@ -241,6 +286,7 @@ class Daemon:
         report.problems.extend(problems)
         report.files = len(candidates)
         shots, orbs = collect_shots(candidates, settings.scan, self.cache, report)
+        self._forget_replaced(folder, session.arrived)
         settle_folder(folder, shots, orbs, settings.scan, self.cache, report, incremental=True,
                       stop=lambda: self.stopping)
         self.current = None
@@ -273,6 +319,18 @@ class Daemon:
         known = self.cache.lookup((path, st[0], st[1]) for path, st in stats if st is not None)
         return all(st is not None and path in known and known[path].kind == NOT_AN_IMAGE for path, st in stats)
 
+    def _forget_replaced(self, folder: Path, arrived: frozenset[PurePath]) -> None:
+        """Bursts holding a file that arrived again (copied over, saved again) leave the stored grouping.
+
+        Incremental regrouping keeps a burst whose member names are unchanged; a file replaced under
+        the same name may be another picture now, so its burst and those after it are rated again.
+        """
+        names = {str(p) for p in arrived}
+        previous = self.cache.grouping(folder)
+        kept = [burst for burst in previous if names.isdisjoint(burst)]
+        if len(kept) < len(previous):
+            self.cache.store_grouping(folder, kept)
+
     def _write_report(self, folder: Path, settings: FolderSettings) -> None:
         """The review page, after the sidecars: it never delays a rating."""
         out = folder / REPORT_NAME
@@ -303,6 +361,8 @@ class Daemon:
         for dirpath, dirnames, _files in os.walk(root):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             folder = Path(dirpath)
+            if removed := remove_stale_temps(folder):
+                log.warning("%s: removed %d temp file(s) of sidecar writes interrupted by a crash", folder, removed)
             candidates, _ = discover(folder)
             known = self.cache.lookup((c.path, c.size, c.mtime_ns) for c in candidates)
             unknown = [c for c in candidates if c.path not in known]
@@ -383,6 +443,19 @@ def _release_memory() -> None:
     trim = getattr(_LIBC, "malloc_trim", None)  # glibc only
     if trim is not None:
         trim(0)
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _fd_id(fd: int) -> tuple[int, int]:
+    st = os.fstat(fd)
+    return (st.st_dev, st.st_ino)
 
 
 def _stat(path: PurePath) -> tuple[int, int] | None:

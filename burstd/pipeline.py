@@ -143,7 +143,11 @@ def settle_folder(
         write([r for r in rated if r.burst.id not in kept], settings, cache, progress, stop, session=report.session)
     )
     if not settings.dry_run and not stop():
-        cache.store_grouping(folder, [[str(s.primary) for s in b.shots] for b in bursts])
+        # A burst with a sidecar that could not be written (a full disk, another program's change)
+        # is left out, so the next session here, or the next start, tries it again.
+        failed = {image for image, outs in report.sidecars.items() if any(o.action is SidecarAction.FAILED for o in outs)}
+        done = [b for b in bursts if failed.isdisjoint(f for s in b.shots for f in s.files)]
+        cache.store_grouping(folder, [[str(s.primary) for s in b.shots] for b in done])
     return kept
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 import pyexiv2
 
 from burstd import xmp, xmp_packet
-from burstd.errors import SidecarChangedError, SidecarError
+from burstd.errors import CacheError, SidecarChangedError, SidecarError
 from burstd.models import SidecarAction, SidecarFields, SidecarOutcome
 
 MAX_SIDECAR_BYTES = 32 * 1024 * 1024  # far beyond any real sidecar; guards against odd files
@@ -96,6 +96,27 @@ def known_state(path: Path, memo: xmp.SidecarMemo | None) -> tuple[xmp.SidecarSt
 def is_temp_sidecar(path: Path) -> bool:
     """Whether `path` is one of burstd's temp files (watchers should ignore these)."""
     return TEMP_PATTERN.match(path.name) is not None
+
+
+def remove_stale_temps(folder: Path) -> int:
+    """Delete the temp files that writes killed half-way (`kill -9`, a power cut) left in `folder`.
+
+    Returns how many. Only for a caller that knows no other burstd is writing there (the daemon,
+    which holds the user's lock, when it starts): a temp file is otherwise alive for milliseconds.
+    """
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        if TEMP_PATTERN.match(entry.name) and entry.is_file(follow_symlinks=False):
+            try:
+                os.unlink(entry.path)
+            except FileNotFoundError:
+                continue
+            removed += 1
+    return removed
 
 
 def read_sidecar(path: Path) -> xmp.SidecarState | None:
@@ -247,7 +268,10 @@ def restore_sidecar(path: Path, previous: bytes | None, expected_sha256: str) ->
 def _journaled(journal: Journal | None, path: Path, before: bytes | None, data: bytes) -> bytes:
     """Tell the journal about a write before it happens; returns the bytes to write."""
     if journal is not None:
-        journal(path, before, hashlib.sha256(data).hexdigest())
+        try:
+            journal(path, before, hashlib.sha256(data).hexdigest())
+        except CacheError as err:  # no way back without it: this sidecar is not written (retried later)
+            raise SidecarError(path, f"not written, as burstd cannot keep what it holds now for `burstd undo`: {err}") from None
     return data
 
 

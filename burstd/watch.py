@@ -1,7 +1,9 @@
 """Watch the roots: watchdog observers whose handler only filters names and enqueues events.
 
-inotify by default; a root whose watches cannot be added (the per-user inotify limit) falls back to
-a polling observer, said once and clearly. A root that disappears (a card or a network drive
+inotify by default; a root whose watches cannot all be added (the per-user inotify limits) falls back
+to a polling observer, said once and clearly. watchdog silently skips a sub-folder it cannot watch, so
+the kernel's own list of this process's watches is checked at start and for each new folder. The
+polling observer does not descend into links, so it never follows one out of a root. A root that disappears (a card or a network drive
 unplugged) is reported and watched again when it returns. Everything the handler sees goes onto
 the daemon's queue as `("fs", path, Event, monotonic time)` or `("dir", path)` for a folder that
 appeared with its contents (`cp -r`, `mv` of a whole card folder).
@@ -19,7 +21,7 @@ from pathlib import Path
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
-from watchdog.observers.polling import PollingObserver
+from watchdog.observers.polling import PollingObserverVFS
 
 from burstd.arrivals import Event
 from burstd.naming import is_ignored_name
@@ -137,19 +139,44 @@ class Watcher:
         if root not in self.polled and self._inotify is not None:
             try:
                 self._watches[root] = (self._inotify, self._inotify.schedule(self._handler, str(root), recursive=True))
-                return
             except OSError as exc:
                 if exc.errno not in _LIMIT_ERRNOS and "inotify" not in str(exc):
                     raise
-                log.warning(
-                    "%s: the inotify watch limit is reached (%s); polling this root every %g s instead. "
-                    "Raise fs.inotify.max_user_watches to get instant events back.",
-                    root, exc, self.poll_interval,
-                )
-                self._unwatch(root)
-                self.polled.add(root)
+                self._fall_back(root, str(exc))
+                return
+            unwatched = _first_unwatched(root)
+            if unwatched is None:
+                return
+            self._fall_back(root, f"no watch for {unwatched}")
+            return
+        self._poll(root)
+
+    def check_folder(self, folder: Path) -> None:
+        """A folder appeared: if inotify could not watch it (the watch limit), poll its root instead.
+
+        watchdog skips, without a word, the folders below a root it cannot add a watch for.
+        """
+        root = next((r for r in self.roots if folder.is_relative_to(r)), None)
+        if root is None or root in self.polled or root not in self._watches:
+            return
+        unwatched = _first_unwatched(folder)
+        if unwatched is not None:
+            self._fall_back(root, f"no watch for {unwatched}")
+
+    def _fall_back(self, root: Path, reason: str) -> None:
+        log.warning(
+            "%s: the inotify watch limit is reached (%s); polling this root every %g s instead. "
+            "Raise fs.inotify.max_user_watches to get instant events back.",
+            root, reason, self.poll_interval,
+        )
+        self._unwatch(root)
+        self.polled.add(root)
+        self._poll(root)
+
+    def _poll(self, root: Path) -> None:
         if self._polling is None:
-            self._polling = PollingObserver(timeout=self.poll_interval)
+            # lstat: a link to a folder is not a folder to descend into (never follow links out of a root).
+            self._polling = PollingObserverVFS(os.lstat, os.scandir, polling_interval=self.poll_interval)
             self._polling.start()
         self._watches[root] = (self._polling, self._polling.schedule(self._handler, str(root), recursive=True))
 
@@ -162,3 +189,41 @@ class Watcher:
             observer.unschedule(watch)
         except (KeyError, OSError):  # the kernel already dropped the watch with the folder
             pass
+
+
+def _first_unwatched(top: Path) -> Path | None:
+    """The first folder at or below `top` that no inotify watch of this process covers; None if all are.
+
+    The kernel lists this process's watches (device and inode of each) in /proc/self/fdinfo. Links are
+    not descended into, as watchdog does not follow them. Without /proc nothing can be told: None.
+    """
+    watched = _watched_inodes()
+    if watched is None:
+        return None
+    for dirpath, _dirnames, _files in os.walk(top):
+        try:
+            st = os.lstat(dirpath)
+        except OSError:
+            continue  # gone meanwhile
+        if (st.st_ino, os.major(st.st_dev) << 20 | os.minor(st.st_dev)) not in watched:
+            return Path(dirpath)
+    return None
+
+
+def _watched_inodes() -> set[tuple[int, int]] | None:
+    """(inode, kernel device number) of every inotify watch this process holds."""
+    try:
+        fds = os.listdir("/proc/self/fdinfo")
+    except OSError:
+        return None
+    watched = set()
+    for fd in fds:
+        try:
+            with open(f"/proc/self/fdinfo/{fd}") as info:
+                for line in info:
+                    if line.startswith("inotify wd:"):
+                        fields = dict(part.split(":", 1) for part in line.split()[1:] if ":" in part)
+                        watched.add((int(fields["ino"], 16), int(fields["sdev"], 16)))
+        except (OSError, ValueError, KeyError):
+            continue
+    return watched
