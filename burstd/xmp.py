@@ -216,7 +216,7 @@ def plan_sidecar(state: SidecarState | None, fields: SidecarFields, *, force: bo
 
     hierarchical = current.arrays.get(HIERARCHICAL_SUBJECT, ())
     stale = tuple(t for t in hierarchical if t.startswith(TAG_ROOT) and t not in fields.tags)
-    new_tags = tuple(t for t in fields.tags if t not in hierarchical)
+    new_tags = tuple(t for t in dict.fromkeys(fields.tags) if t not in hierarchical)  # each once
     if new_tags and HIERARCHICAL_SUBJECT not in current.arrays:
         # darktable reads only lr:hierarchicalSubject once it exists: carry the photographer's flat
         # keywords over, or adding burstd's would hide theirs.

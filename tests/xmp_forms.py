@@ -13,6 +13,10 @@ properties burstd owns, so a test can tell what burstd ought to do without askin
 * Photoshop CS: the same shape in `x:xapmeta`, `rdf:about='uuid:...'`, `xap:` and `xapMM:` prefixes;
 * mutations of the real samples in `tests/data/sidecars`.
 
+The photographer's keywords (`dc:subject`, and `lr:hierarchicalSubject` or not) often include words
+burstd writes too (`pick`, `burst`, `burstd`); `darktable:colorlabels` and `digiKam:PickLabel` appear
+where those tools leave them. `tagged_fields` draws fields with burstd's keywords and labels.
+
 Across them: `xmp:Rating` missing, an attribute or an element, spelt `xmp:` or `xap:`; burstd's own
 properties from an earlier write (as attributes, or as elements after exiftool rewrote the file) or
 none; CRLF line ends, spaces around `=`, character references, comments, a BOM, Unicode text.
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 
 from hypothesis import strategies as st
@@ -55,11 +60,21 @@ text = st.text(
     st.characters(codec="utf-8", categories=("L", "M", "N", "P", "S", "Zs")), min_size=1, max_size=16
 )
 word = st.text(st.characters(codec="ascii", categories=("L", "N")), min_size=1, max_size=10)
-# A user's keyword: anything but `|` (the hierarchy separator) and nothing under burstd's own root.
-keyword = text.map(lambda t: t.replace("|", "/").strip() or "x").filter(lambda t: not t.startswith("burstd"))
-hierarchical = st.lists(keyword, min_size=1, max_size=4).map("|".join)
 # About one draw in ten. Not `== 0`: hypothesis favours the simplest value, so that would be far more.
 rarely = st.integers(0, 9).map(lambda n: n == 7)
+# Keywords a photographer may well have that are also flat keywords burstd writes (the levels of
+# `burstd|burst|<date> <id>` and `burstd|pick`), or look like them: burstd must never add such a
+# keyword twice, nor take it away.
+COLLIDING = ("pick", "burst", "burstd", "Pick", "burstd pick")
+# A user's keyword: anything but `|` (the hierarchy separator); one in four is one of `COLLIDING`.
+_free_keyword = text.map(lambda t: t.replace("|", "/").strip() or "x").filter(lambda t: not t.startswith("burstd"))
+keyword = st.one_of(_free_keyword, _free_keyword, _free_keyword, st.sampled_from(COLLIDING))
+# A user's hierarchical keyword: never under burstd's own root `burstd|` (every keyword there is burstd's).
+hierarchical = st.lists(keyword, min_size=1, max_size=4).map("|".join).map(
+    lambda t: "my " + t if t.startswith(xmp.TAG_ROOT) else t
+)
+# The container of a keyword list: rdf:Bag, as the specifications say; a few writers use rdf:Seq.
+keyword_container = rarely.map(lambda seq: "Seq" if seq else "Bag")
 hexes = st.binary(min_size=2, max_size=24).map(bytes.hex)
 b64 = st.sampled_from(["gz31eNpjYhgFQwkAAAUQAAM=", "gz16eNpjZmBgYGRAACxsewaGBnuGUTDgAACPBQEF", "gz35eJxjZBgFo4CBAQAEEAAC"])
 integer = st.integers(-5, 99_999).map(str)
@@ -147,6 +162,42 @@ def sidecar_fields(draw: st.DrawFn) -> SidecarFields:
     )
 
 
+PICK_TAG = "burstd|pick"
+_days = st.one_of(
+    st.dates(date(1990, 1, 1), date(2099, 12, 31)).map(date.isoformat), st.just("undated")
+)
+
+
+@st.composite
+def tagged_fields(draw: st.DrawFn) -> SidecarFields:
+    """Fields with keywords and labels, as `tagging.sidecar_fields` makes them, and a little beyond.
+
+    Mostly the burst keyword `burstd|burst|<day> <burst id>`, half the time `burstd|pick` too, and now
+    and then another keyword under `burstd|`; a darktable colour label and a digiKam pick label or none.
+    """
+    fields = draw(sidecar_fields())
+    leaf = "".join(ch if ch.isalnum() or ch in "_-." else "_" for ch in fields.burst_id)  # as burst_keyword does
+    tags = [] if draw(st.integers(0, 5)) == 5 else [f"burstd|burst|{draw(_days)} {leaf}"]
+    if draw(st.booleans()):
+        tags.append(PICK_TAG)
+    if draw(rarely):
+        levels = draw(st.lists(word.map(lambda w: "k" + w), min_size=1, max_size=2))
+        tags.insert(draw(st.integers(0, len(tags))), "|".join(["burstd", *levels]))
+    if tags and draw(rarely):  # the same keyword twice: burstd writes it once
+        tags.append(draw(st.sampled_from(tags)))
+    return replace(
+        fields,
+        tags=tuple(tags),
+        color_label=draw(st.one_of(st.none(), st.integers(0, 4))),
+        pick_label=draw(st.sampled_from([None, 1, 3])),
+    )
+
+
+def untagged(fields: SidecarFields) -> SidecarFields:
+    """The same fields without keywords or labels (the tags and labels switched off)."""
+    return replace(fields, tags=(), color_label=None, pick_label=None)
+
+
 # --- the tools' forms ----------------------------------------------------------------------------
 
 _NL = st.sampled_from(["\n", "\r\n"])
@@ -218,7 +269,8 @@ def darktable(draw: st.DrawFn, owned: Owned) -> tuple[list[Description], Layout]
     tags = draw(st.lists(hierarchical, max_size=4, unique=True))
     if tags:
         flat = tuple(dict.fromkeys(level for t in tags for level in t.split("|")))
-        children += [Prop("dc", "subject", Array("Bag", flat)), Prop("lr", "hierarchicalSubject", Array("Bag", tuple(tags)))]
+        kind = draw(keyword_container)
+        children += [Prop("dc", "subject", Array(kind, flat)), Prop("lr", "hierarchicalSubject", Array(kind, tuple(tags)))]
     labels = draw(st.lists(st.sampled_from("01234"), max_size=3, unique=True))
     if labels:
         children.append(Prop(dt, "colorlabels", Array("Seq", tuple(labels))))
@@ -261,18 +313,20 @@ def lightroom(draw: st.DrawFn, owned: Owned) -> tuple[list[Description], Layout]
         props.append(Prop("MicrosoftPhoto", "Rating", Simple(draw(st.sampled_from(["1", "25", "50", "75", "99"])))))
     events = draw(st.lists(st.tuples(st.sampled_from(["saved", "derived", "converted"]), hexes, text), min_size=1, max_size=4))
     curve = tuple(f"{x}, {y}" for x, y in draw(st.lists(st.tuples(st.integers(0, 255), st.integers(0, 255)), min_size=2, max_size=5)))
+    kind = draw(keyword_container)
     children = [
         Prop("dc", "creator", Array("Seq", (draw(text),))),
         Prop("dc", "title", Array("Alt", (draw(text),))),
-        Prop("dc", "subject", Array("Bag", tuple(draw(st.lists(keyword, min_size=1, max_size=4))))),
+        Prop("dc", "subject", Array(kind, tuple(draw(st.lists(keyword, min_size=1, max_size=4))))),
         Prop("xmpMM", "History", Structs(tuple(
             (("stEvt", "action", a), ("stEvt", "instanceID", "xmp.iid:" + i), ("stEvt", "softwareAgent", s))
             for a, i, s in events
         ))),
         Prop("xmpMM", "DerivedFrom", Struct((("stRef", "documentID", draw(hexes)), ("stRef", "originalDocumentID", draw(hexes))))),
         Prop("crs", "ToneCurvePV2012", Array("Seq", curve)),
-        Prop("lr", "hierarchicalSubject", Array("Bag", tuple(draw(st.lists(hierarchical, min_size=1, max_size=3))))),
     ]
+    if draw(st.integers(0, 3)) != 3:  # flat keywords only, now and then: no lr:hierarchicalSubject
+        children.append(Prop("lr", "hierarchicalSubject", Array(kind, tuple(draw(st.lists(hierarchical, min_size=1, max_size=3))))))
     main = Description(tuple(props + children))
     lay = Layout(
         nl=draw(_NL), indent="\t", ns_gap=" ", attr_gap=" ", li_gap=" ", xml_decl=False, xpacket=True,
@@ -315,15 +369,20 @@ def exiftool(draw: st.DrawFn, owned: Owned, cs: bool = False) -> tuple[list[Desc
         xmp_props.append(Prop("xmp", "Label", Simple(draw(st.sampled_from(["Red", "Blue", "Purple"]))), True))
     if owned.rating is not None:
         xmp_props.append(Prop("xmp", "Rating", Simple(owned.rating), owned.rating_element))
+    digikam_props = [Prop("digiKam", "ColorLabel", Simple(draw(st.sampled_from("012"))), True)]
+    if draw(st.booleans()):  # `exiftool -XMP-digiKam:PickLabel=...`
+        digikam_props.append(Prop("digiKam", "PickLabel", Simple(draw(st.sampled_from("0123"))), True))
     descriptions = [
         Description((
             Prop("dc", "subject", Array("Bag", tuple(draw(st.lists(keyword, min_size=1, max_size=3))))),
             Prop("dc", "title", Array("Alt", (draw(text),))),
         )),
-        Description((Prop("digiKam", "ColorLabel", Simple(draw(st.sampled_from("012"))), True),)),
+        Description(tuple(digikam_props)),
         Description((Prop("photoshop", "City", Simple(draw(text)), True),)),
         Description(tuple(xmp_props)),
     ]
+    if not cs and draw(st.integers(0, 2)) == 2:  # `exiftool -XMP-lr:HierarchicalSubject=...`
+        descriptions.insert(1, Description((Prop("lr", "hierarchicalSubject", Array("Bag", tuple(draw(st.lists(hierarchical, min_size=1, max_size=3))))),)))
     if cs:
         descriptions.append(Description((Prop("xmpMM", "DocumentID", Simple("adobe:docid:photoshop:" + draw(hexes)), True),)))
     if owned.burstd:
@@ -396,6 +455,14 @@ _SAMPLE_TEXTS = {
     "exiftool_rating_element.xmp": ["Lisboa", "marsh", "Grey heron at dawn", "burstd test data"],
     "digikam_no_xpacket.xmp": ["Lisboa", "Herons &amp; egrets", "Herons"],
 }
+# The photographer's keywords in the samples (in dc:subject, lr:hierarchicalSubject, digiKam:TagsList).
+_SAMPLE_KEYWORDS = {
+    "IMG_0001.CR2.xmp": ["heron", "birds"],
+    "IMG_5910.xmp": ["Berkley", "USA"],
+    "exiftool_rating_element.xmp": ["heron", "marsh"],
+    "digikam_no_xpacket.xmp": ["Lisboa", "Herons"],
+}
+_HIERARCHICAL = re.compile(r"\s*<lr:hierarchicalSubject>.*?</lr:hierarchicalSubject>", re.S)
 _RATING_ATTR = re.compile(r"""\s+xmp:Rating=(["'])(-?\d+)\1""")
 _RATING_ELEMENT = re.compile(r"\s*<xmp:Rating>(-?\d+)</xmp:Rating>")
 
@@ -407,6 +474,18 @@ def mutated_sample(draw: st.DrawFn, fields: SidecarFields, name: str) -> Sidecar
     q = "'" if "rdf:about=''" in doc else '"'
     for old in draw(st.lists(st.sampled_from(_SAMPLE_TEXTS[name]), unique=True, max_size=3)):
         doc = doc.replace(old, escape(draw(text)))
+    keywords = draw(st.lists(st.sampled_from(_SAMPLE_KEYWORDS[name]), unique=True, max_size=2))
+    for old, new in zip(keywords, draw(st.permutations(COLLIDING))):  # the photographer's "pick", "burst"...
+        doc = doc.replace(old, new)
+    variants = ["keywords collide"] if keywords else []
+    if draw(st.integers(0, 3)) == 3 and _HIERARCHICAL.search(doc):  # flat keywords only: darktable's carry-over
+        doc, variants = _HIERARCHICAL.sub("", doc), [*variants, "no lr:hierarchicalSubject"]
+    if name == "IMG_0001.CR2.xmp" and draw(st.booleans()):  # darktable's colour labels
+        labels = draw(st.lists(st.sampled_from("01234"), min_size=1, max_size=3, unique=True))
+        items = "".join(f"\n     <rdf:li>{label}</rdf:li>" for label in labels)
+        at = doc.rindex("\n  </rdf:Description>")
+        doc = doc[:at] + f"\n   <darktable:colorlabels>\n    <rdf:Seq>{items}\n    </rdf:Seq>\n   </darktable:colorlabels>" + doc[at:]
+        variants.append("colour labels")
     # Take out the sample's own rating, then put `owned` in: its rating where the rating was (or in
     # the Description that declares xmp, or the first), burstd's beside it or in a Description apart.
     doc = _RATING_ELEMENT.sub("", _RATING_ATTR.sub("", doc))
@@ -436,7 +515,7 @@ def mutated_sample(draw: st.DrawFn, fields: SidecarFields, name: str) -> Sidecar
         doc = doc.split("?>", 1)[1].lstrip("\n") if doc.startswith("<?xml") else '<?xml version="1.0" encoding="UTF-8"?>\n' + doc
     if draw(st.booleans()):
         doc = doc.replace("\n", "\r\n")
-    return Sidecar(doc.encode("utf-8"), f"sample:{name}", owned.texts(), features=(*owned.features(), wrapper))
+    return Sidecar(doc.encode("utf-8"), f"sample:{name}", owned.texts(), features=(*owned.features(), wrapper, *variants))
 
 
 def _description_tag_end(doc: str) -> int:
