@@ -42,13 +42,15 @@ class Daemon:
             f'roots = ["{self.root}"]\nquiet_seconds = 1.0\nstable_seconds = 0.5\n{extra}\n'
         )
 
-    def start(self) -> Daemon:
+    def start(self, *, preexec_fn: Callable[[], None] | None = None, ready: bool = True) -> Daemon:
+        """Start it (under `preexec_fn`, e.g. a resource limit); with `ready`, wait until status says running."""
         self.log_path = self.base / f"daemon-{time.monotonic_ns()}.log"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "burstd", "run", "-v"], env=self.env,
-            stdout=self.log_path.open("w"), stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "burstd", "run", "-v"], env=self.env, cwd=self.base,
+            stdout=self.log_path.open("w"), stderr=subprocess.STDOUT, preexec_fn=preexec_fn,
         )
-        self.wait_for(lambda: self.status()["running"], what="the daemon to start")
+        if ready:
+            self.wait_for(lambda: self.status()["running"], what="the daemon to start")
         return self
 
     def stop(self) -> int:
@@ -83,15 +85,20 @@ class Daemon:
         return self.status()["sessions"]
 
 
-@pytest.fixture
-def daemon(tmp_path: Path) -> Iterator[Daemon]:
+def watching(tmp_path: Path, kind: type[Daemon] = Daemon) -> Iterator[Daemon]:
+    """A daemon of `kind` watching `tmp_path/import`, killed at the end if a test left it running."""
     root = tmp_path / "import"
     root.mkdir()
-    d = Daemon(tmp_path, root)
+    d = kind(tmp_path, root)
     yield d
     if d.proc is not None:
         d.proc.kill()
         d.proc.wait()
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[Daemon]:
+    yield from watching(tmp_path)
 
 
 def staged(tmp_path: Path, name: str, blurs: list[float], *, first: int = 1, start: datetime = T0, source: str = "IMG_5910.jpg") -> Path:

@@ -53,17 +53,7 @@ NIKON = "nikon_z_9_high_efficiency_compressed_dx_cropped_max_overexposed.dng"
 
 
 class Daemon(test_daemon.Daemon):
-    """test_daemon's daemon, which can also be started under a resource limit and killed with -9."""
-
-    def start(self, *, preexec_fn: Callable[[], None] | None = None, ready: bool = True) -> Daemon:
-        self.log_path = self.base / f"daemon-{time.monotonic_ns()}.log"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "burstd", "run", "-v"], env=self.env, cwd=self.base,
-            stdout=self.log_path.open("w"), stderr=subprocess.STDOUT, preexec_fn=preexec_fn,
-        )
-        if ready:
-            self.wait_for(lambda: self.status()["running"], what="the daemon to start")
-        return self
+    """test_daemon's daemon, which can also be killed with -9 and asked whether it is idle."""
 
     def kill9(self) -> None:
         assert self.proc is not None
@@ -93,13 +83,7 @@ class Daemon(test_daemon.Daemon):
 
 @pytest.fixture
 def daemon(tmp_path: Path) -> Iterator[Daemon]:
-    root = tmp_path / "import"
-    root.mkdir()
-    d = Daemon(tmp_path, root)
-    yield d
-    if d.proc is not None:
-        d.proc.kill()
-        d.proc.wait()
+    yield from test_daemon.watching(tmp_path, Daemon)
 
 
 def card(tmp_path: Path, name: str, source: str, blurs: list[float], *, first: int = 1, start: datetime = T0) -> Path:

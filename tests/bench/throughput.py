@@ -59,7 +59,7 @@ def main() -> None:
         sources = {m.get("source", "").split("/")[0] for b in raw.report.get("bursts", []) for m in b["members"]}
         rows.append((
             f"{args.raws} RAW (DNG) with embedded preview, cold",
-            f"{summary.get('analysed', 0) / summary.get('seconds', 1):.0f} files/s engine, "
+            f"{summary.get('analysed', 0) / (summary.get('seconds') or 1):.0f} files/s engine, "
             f"{args.raws / raw.seconds:.0f} files/s wall; analysed from {', '.join(sorted(sources))}; "
             f"peak RSS {raw.peak_rss_mb:.0f} MB",
         ))
