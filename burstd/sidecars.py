@@ -85,12 +85,11 @@ def known_state(path: Path, memo: xmp.SidecarMemo | None) -> tuple[xmp.SidecarSt
     """
     if memo is not None and fingerprint(path) == memo.fingerprint:
         return memo.state, memo
-    if not os.path.lexists(path):
+    snapshot = _snapshot(path)
+    if snapshot is None:
         return None, None
-    fresh = _memo(path, checked=True)
-    if fresh is None:
-        return read_sidecar(path), None  # raises the reason it cannot be read
-    return fresh.state, fresh
+    state = _state(path, snapshot.data)
+    return state, _memo_of(snapshot, state)
 
 
 def is_temp_sidecar(path: Path) -> bool:
@@ -138,40 +137,50 @@ def write_sidecar(
     """Create or update the sidecar of `image` (darktable's name unless `sidecar` names another);
     problems come back as a FAILED outcome."""
     path = sidecar or sidecar_path(image)
+    return _attempt(path, fields, force=force, dry_run=dry_run, exclude=exclude, journal=journal)[0]
+
+
+def _attempt(
+    path: Path, fields: SidecarFields, *, force: bool, dry_run: bool, exclude: bool, journal: Journal | None
+) -> tuple[SidecarOutcome, xmp.SidecarMemo | None]:
+    """`_write`, with every problem turned into a FAILED outcome."""
     try:
         return _write(path, fields, force=force, dry_run=dry_run, exclude=exclude, journal=journal)
     except SidecarError as err:
-        return SidecarOutcome(path, SidecarAction.FAILED, err.reason)
+        return SidecarOutcome(path, SidecarAction.FAILED, err.reason), None
     except OSError as err:  # the disk said no in a way not foreseen above: still one file's problem
-        return SidecarOutcome(path, SidecarAction.FAILED, _os_reason(err))
+        return SidecarOutcome(path, SidecarAction.FAILED, _os_reason(err)), None
 
 
 def _write(
-    path: Path, fields: SidecarFields, *, force: bool, dry_run: bool, exclude: bool, journal: Journal | None = None
-) -> SidecarOutcome:
+    path: Path, fields: SidecarFields, *, force: bool, dry_run: bool, exclude: bool, journal: Journal | None
+) -> tuple[SidecarOutcome, xmp.SidecarMemo | None]:
+    """The outcome, and what burstd now knows of the sidecar (None: nothing worth keeping)."""
     if exclude and os.path.lexists(path):
-        return SidecarOutcome(path, SidecarAction.EXCLUDED)
+        return SidecarOutcome(path, SidecarAction.EXCLUDED), None
     snapshot = _snapshot(path)
     state = None if snapshot is None else _state(path, snapshot.data)
     plan = xmp.plan_sidecar(state, fields, force=force)
     previous = None if state is None else state.rating
     if plan.action is xmp.PlanAction.KEEP_MANUAL:
-        return SidecarOutcome(path, SidecarAction.KEPT_MANUAL, previous_rating=previous)
+        assert snapshot is not None and state is not None
+        return SidecarOutcome(path, SidecarAction.KEPT_MANUAL, previous_rating=previous), _memo_of(snapshot, state)
     note = xmp.label_note(state, fields)
     if plan.action is xmp.PlanAction.UNCHANGED:
-        return SidecarOutcome(path, SidecarAction.UNCHANGED, note, previous_rating=previous)
+        assert snapshot is not None and state is not None
+        return SidecarOutcome(path, SidecarAction.UNCHANGED, note, previous_rating=previous), _memo_of(snapshot, state)
     if snapshot is None:
-        if not dry_run:
-            _create(path, _journaled(journal, path, None, xmp_packet.new_packet(fields)))
-        action = SidecarAction.PLANNED if dry_run else SidecarAction.CREATED
-        return SidecarOutcome(path, action)
+        if dry_run:
+            return SidecarOutcome(path, SidecarAction.PLANNED), None
+        _create(path, _journaled(journal, path, None, xmp_packet.new_packet(fields)))
+        return SidecarOutcome(path, SidecarAction.CREATED), _memo_after_write(path)
     # A dry run goes as far as it can without writing, so it reports the same failures.
     _check_writable(path, snapshot)
     new = _edited(path, snapshot.data, plan)
-    if not dry_run:
-        _replace(path, snapshot, _journaled(journal, path, snapshot.data, new))
-    action = SidecarAction.PLANNED if dry_run else SidecarAction.UPDATED
-    return SidecarOutcome(path, action, note, previous_rating=previous)
+    if dry_run:
+        return SidecarOutcome(path, SidecarAction.PLANNED, note, previous_rating=previous), None
+    _replace(path, snapshot, _journaled(journal, path, snapshot.data, new))
+    return SidecarOutcome(path, SidecarAction.UPDATED, note, previous_rating=previous), _memo_after_write(path)
 
 
 def fingerprint(path: Path) -> tuple[int, int, int] | None:
@@ -206,29 +215,24 @@ def apply_sidecar(
             return SidecarOutcome(path, SidecarAction.UNCHANGED, note, previous_rating=memo.state.rating), memo
         if plan.action is xmp.PlanAction.KEEP_MANUAL:
             return SidecarOutcome(path, SidecarAction.KEPT_MANUAL, previous_rating=memo.state.rating), memo
-    outcome = write_sidecar(
-        image, fields, force=force, dry_run=dry_run, exclude=exclude, journal=journal, sidecar=path
-    )
-    if dry_run or outcome.action not in (
-        SidecarAction.CREATED, SidecarAction.UPDATED, SidecarAction.UNCHANGED, SidecarAction.KEPT_MANUAL
-    ):
-        return outcome, None
-    return outcome, _memo(path, checked=outcome.action is SidecarAction.KEPT_MANUAL)
+    outcome, known = _attempt(path, fields, force=force, dry_run=dry_run, exclude=exclude, journal=journal)
+    return outcome, None if dry_run else known
 
 
-def _memo(path: Path, *, checked: bool) -> xmp.SidecarMemo | None:
-    """The sidecar's fingerprint and state, read together from one open file (None: unusable now).
+def _memo_of(snapshot: _Snapshot, state: xmp.SidecarState) -> xmp.SidecarMemo:
+    return xmp.SidecarMemo((snapshot.size, snapshot.mtime_ns, snapshot.ino), state)
 
-    `checked` also asks exiv2 (a sidecar burstd did not write); one it just wrote was checked then.
-    """
+
+def _memo_after_write(path: Path) -> xmp.SidecarMemo | None:
+    """The fingerprint and state of the sidecar burstd just wrote, read together from one open file
+    (exiv2 checked these bytes before they were written); None when it is unusable already."""
     try:
         snapshot = _snapshot(path)
         if snapshot is None:
             return None
-        state = _state(path, snapshot.data) if checked else xmp_packet.read_packet(snapshot.data)
+        return _memo_of(snapshot, xmp_packet.read_packet(snapshot.data))
     except (SidecarError, xmp.XmpError, OSError):
         return None
-    return xmp.SidecarMemo((snapshot.size, snapshot.mtime_ns, snapshot.ino), state)
 
 
 # --- undoing ------------------------------------------------------------------------------------
