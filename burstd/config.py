@@ -52,12 +52,16 @@ class DaemonConfig:
     provenance: Mapping[str, str] = field(default_factory=dict)  # folder key -> "default" | the global file
 
 
-def global_config_path() -> Path:
-    """`$XDG_CONFIG_HOME/burstd/config.toml`, `~/.config/burstd/config.toml` by default."""
+def config_home() -> Path:
+    """`$XDG_CONFIG_HOME`, `~/.config` by default: where burstd, darktable and systemd user units live."""
     # The XDG spec says to ignore a relative value: it would depend on the daemon's working directory.
     xdg = os.environ.get("XDG_CONFIG_HOME", "")
-    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".config"
-    return base / "burstd" / "config.toml"
+    return Path(xdg) if os.path.isabs(xdg) else Path.home() / ".config"
+
+
+def global_config_path() -> Path:
+    """`$XDG_CONFIG_HOME/burstd/config.toml`, `~/.config/burstd/config.toml` by default."""
+    return config_home() / "burstd" / "config.toml"
 
 
 def load_global(path: Path | None = None) -> DaemonConfig:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from burstd.cache import darktable_film_rolls
+from burstd.config import config_home
 
 ADVICE = (
     "images darktable has already imported keep the ratings in its database until it re-reads their "
@@ -31,9 +32,7 @@ class DarktableState:
 
 def default_config_dir() -> Path:
     """`$XDG_CONFIG_HOME/darktable`, `~/.config/darktable` by default (where darktable keeps library.db)."""
-    xdg = os.environ.get("XDG_CONFIG_HOME", "")
-    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".config"
-    return base / "darktable"
+    return config_home() / "darktable"
 
 
 def inspect(config_dir: Path, roots: tuple[Path, ...] = ()) -> DarktableState:
@@ -53,25 +52,25 @@ def _lock_holder(lock: Path) -> int | None:
         pid = int(text.strip("\x00 \t\r\n"))  # darktable 4.2 writes the PID and a NUL byte
     except ValueError:
         return None
-    if pid <= 0:
-        return None
+    return pid if pid > 0 and process_alive(pid) else None  # else a stale lock: darktable crashed or was killed
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` runs (any user's); one that has exited but not been collected does not.
+
+    Also how `burstd status` tells whether the daemon runs.
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return None  # a stale lock: darktable crashed, or was killed
+        return False
     except PermissionError:
         pass  # alive, another user's
-    if _zombie(pid):
-        return None  # it has exited; its parent has not collected it yet
-    return pid
-
-
-def _zombie(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return False
-    return stat[stat.rfind(")") + 2 :].startswith("Z")
+        return True  # no /proc: the signal said enough
+    return not stat[stat.rfind(")") + 2 :].startswith("Z")  # a zombie: exited, its parent has not reaped it
 
 
 def _imported_under(library: Path, roots: tuple[Path, ...]) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from burstd.config import config_home
 from burstd.errors import BurstdError
 
 log = logging.getLogger("burstd")
@@ -198,10 +199,7 @@ def burstd_command() -> list[str]:
 
 
 def default_unit_dir() -> Path:
-    # The XDG spec says a relative XDG_CONFIG_HOME is invalid and must be ignored.
-    config = os.environ.get("XDG_CONFIG_HOME", "")
-    base = Path(config) if os.path.isabs(config) else Path.home() / ".config"
-    return base / "systemd" / "user"
+    return config_home() / "systemd" / "user"
 
 
 def install_service(

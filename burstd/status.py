@@ -7,13 +7,12 @@ problems (a root missing, an invalid folder configuration, or file errors in the
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import datetime
 from pathlib import Path
 
 from burstd.cache import Cache
-from burstd.darktable_lock import ADVICE, DarktableState
+from burstd.darktable_lock import ADVICE, DarktableState, process_alive
 from burstd.errors import CacheError
 
 STALE_AFTER = 60.0  # seconds without a heartbeat after which the daemon counts as gone
@@ -40,7 +39,7 @@ def gather(cache_path: Path, now: float | None = None, darktable: DarktableState
         info["problems"] = [str(exc)]
         return info
     if daemon is not None:
-        alive = _alive(daemon["pid"]) and now - daemon["heartbeat"] < STALE_AFTER
+        alive = process_alive(daemon["pid"]) and now - daemon["heartbeat"] < STALE_AFTER
         info["running"] = alive
         info["daemon"] = daemon | {"uptime": now - daemon["started"], "since_heartbeat": now - daemon["heartbeat"]}
     problems: list[str] = []
@@ -114,16 +113,6 @@ def render(info: dict) -> str:
     for problem in info["problems"]:
         lines.append(f"problem: {problem}")
     return "\n".join(lines)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _duration(seconds: float) -> str:
