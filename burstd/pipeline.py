@@ -247,18 +247,19 @@ def write(
         if stop():
             break
         owner = owners.setdefault(sidecar, image)
-        blocked = _rated_elsewhere(others, memos, learnt, settings) if owner == image else SidecarOutcome(
-            sidecar, SidecarAction.FAILED, f"is also the sidecar of {owner.name}, which these names cannot tell apart"
-        )
-        if blocked is not None:
-            outcome = SidecarOutcome(sidecar, blocked.action, blocked.reason, blocked.previous_rating)
+        if owner != image:
+            outcome = SidecarOutcome(
+                sidecar, SidecarAction.FAILED, f"is also the sidecar of {owner.name}, which these names cannot tell apart"
+            )
+        elif (held := _rated_elsewhere(sidecar, others, memos, learnt, settings)) is not None:
+            outcome = held
         else:
             outcome, memo = apply_sidecar(
                 image, fields, memo=memos.get(sidecar), sidecar=sidecar,
                 force=settings.force, dry_run=settings.dry_run, exclude=settings.exclude, journal=journal,
             )
-            if memo is not None and not settings.dry_run and memo is not memos.get(outcome.path):
-                learnt.append((outcome.path, memo))
+            if memo is not None and memo is not memos.get(sidecar):  # None on a dry run
+                learnt.append((sidecar, memo))
         outcomes.setdefault(image, []).append(outcome)
         if progress:
             progress("write", done, len(jobs))
@@ -267,15 +268,14 @@ def write(
 
 
 def _rated_elsewhere(
+    sidecar: Path,
     others: tuple[Path, ...],
     memos: dict[Path, SidecarMemo],
     learnt: list[tuple[Path, SidecarMemo]],
     settings: ScanSettings,
 ) -> SidecarOutcome | None:
-    """A sidecar of the other naming style with a rating the photographer set: that rating wins here too.
-
-    One burstd cannot read might hold such a rating, so it stops the write as well.
-    """
+    """`sidecar`'s outcome when a sidecar of the other naming style has a rating the photographer
+    set (that rating wins here too), or one burstd cannot read (it might hold such a rating)."""
     if settings.force:
         return None
     for path in others:
@@ -283,13 +283,13 @@ def _rated_elsewhere(
             state, memo = known_state(path, memos.get(path))
         except SidecarError as err:
             return SidecarOutcome(
-                path, SidecarAction.FAILED,
+                sidecar, SidecarAction.FAILED,
                 f"{path.name} {err.reason}, so burstd cannot tell whether it holds a rating set by hand",
             )
         if memo is not None and memo is not memos.get(path) and not settings.dry_run:
             learnt.append((path, memo))
         if state is not None and is_manual(state):
-            return SidecarOutcome(path, SidecarAction.KEPT_MANUAL, f"rated by hand in {path.name}", state.rating)
+            return SidecarOutcome(sidecar, SidecarAction.KEPT_MANUAL, f"rated by hand in {path.name}", state.rating)
     return None
 
 
