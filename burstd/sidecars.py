@@ -428,13 +428,7 @@ def _edited(path: Path, data: bytes, plan: xmp.Plan) -> bytes:
     except xmp.XmpError as err:
         raise SidecarError(path, str(err)) from None
     before, after = _exiv2_read(path, data), _exiv2_read(path, new)
-    expected = {key: value for key, value in before.items() if key not in plan.removals} | dict(plan.updates)
-    for key, edit in plan.arrays.items():
-        items = before.get(key, [])
-        kept = [item for item in (items if isinstance(items, list) else []) if item not in edit.remove]
-        expected[key] = kept + list(edit.add)
-        if not expected[key]:
-            del expected[key]
+    expected = xmp.edited(before, plan.updates, plan.removals, plan.arrays)
     if after != expected:
         differing = sorted(k for k in expected.keys() | after.keys() if expected.get(k) != after.get(k))
         raise SidecarError(path, f"burstd's edit would change {', '.join(differing[:3])}; left as it is")

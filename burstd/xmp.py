@@ -237,6 +237,27 @@ def plan_sidecar(state: SidecarState | None, fields: SidecarFields, *, force: bo
     return Plan(PlanAction.UPDATE, updates, tuple(removals), arrays)
 
 
+def edited(
+    properties: Mapping[str, object],
+    updates: Mapping[str, str],
+    removals: tuple[str, ...],
+    arrays: Mapping[str, ArrayEdit],
+) -> dict[str, object]:
+    """What a reader should find after an edit, given what it found before (arrays as lists):
+    simple properties set or taken out, array entries taken out then appended; an array left empty
+    is gone. Both checks of an edit use it: burstd's own reading and exiv2's."""
+    after = {key: value for key, value in properties.items() if key not in removals} | dict(updates)
+    for key, edit in arrays.items():
+        items = after.get(key)
+        kept = [item for item in (items if isinstance(items, list) else []) if item not in edit.remove]
+        kept += edit.add
+        if kept:
+            after[key] = kept
+        else:
+            after.pop(key, None)
+    return after
+
+
 def _listed(state: SidecarState, record: str) -> tuple[str, ...]:
     return tuple(entry for entry in state.values.get(record, "").split(SEPARATOR) if entry)
 
@@ -251,11 +272,11 @@ def _merge_listed(
     arrays: dict[str, ArrayEdit],
 ) -> None:
     """Entries of a shared array: burstd adds what it wants and takes back only what it added itself."""
-    present = current = state.arrays.get(array, ())
+    present = state.arrays.get(array, ())
     recorded = set(_listed(state, record))
     ours = [entry for entry in present if entry in recorded]
     stale = tuple(dict.fromkeys(entry for entry in ours if entry not in wanted))
-    added = tuple(entry for entry in wanted if entry not in current)
+    added = tuple(entry for entry in wanted if entry not in present)
     if stale or added:
         arrays[array] = ArrayEdit(stale, added)
     listed = SEPARATOR.join(entry for entry in wanted if entry in added or entry in ours)

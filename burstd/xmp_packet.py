@@ -32,6 +32,7 @@ from burstd.xmp import (
     _check_xml_chars,
     _escape_attr,
     _escape_text,
+    edited,
     plan_sidecar,
 )
 
@@ -106,18 +107,15 @@ def _verify(
     before: _Scan, after: _Scan, updates: Mapping[str, str], removals: tuple[str, ...], arrays: Mapping[str, ArrayEdit]
 ) -> None:
     """Read the result back: exactly the intended values. This cannot fail; it is never trusted to."""
-    values = {key: spot.value for key, spot in after.found.items()}
-    expected = {key: spot.value for key, spot in before.found.items() if key not in removals} | dict(updates)
-    items = {key: tuple(item.value for item in a.items) for key, a in after.arrays.items()}
-    wanted = {key: tuple(item.value for item in a.items) for key, a in before.arrays.items()}
-    for key, edit in arrays.items():
-        kept = tuple(item for item in wanted.get(key, ()) if item not in edit.remove) + edit.add
-        if kept:
-            wanted[key] = kept
-        else:  # an array left empty is taken out
-            wanted.pop(key, None)
-    if values != expected or items != wanted:
+    if _properties(after) != edited(_properties(before), updates, removals, arrays):
         raise XmpError("burstd could not edit this packet safely")
+
+
+def _properties(scan: _Scan) -> dict[str, object]:
+    """Every property burstd reads: simple ones as text, arrays as lists."""
+    return {key: spot.value for key, spot in scan.found.items()} | {
+        key: [item.value for item in array.items] for key, array in scan.arrays.items()
+    }
 
 
 # --- reading the packet: where each property sits, byte for byte ---------------------------------
