@@ -435,7 +435,7 @@ def _array_edits(data: bytes, array: _Array, edit: ArrayEdit) -> list[tuple[int,
     else:
         layout = _Layout.of(data, _indent_of(data, container.start))
         lead = layout.newline + _indent_of(data, container.start) + layout.unit if layout.newline else b""
-    added = b"".join(lead + b"<" + li + b">" + _escape_text(text).encode() + b"</" + li + b">" for text in edit.add)
+    added = b"".join(lead + _item(li, text) for text in edit.add)
     if container.self_closing:  # <rdf:Bag/> becomes <rdf:Bag>...</rdf:Bag>
         tail = (lead[: lead.rfind(b"\n") + 1] + _indent_of(data, container.start)) if b"\n" in lead else b""
         edits.append((container.close, container.end, b">" + added + tail + b"</" + container.name + b">"))
@@ -484,7 +484,7 @@ def _additions(
             prop = f"{prefix_of(uri, usual)}:{name}".encode()
             container = f"{rdf}:{kind}".encode()
             items = b"".join(
-                nl + child + unit * 2 + f"<{rdf}:li>".encode() + _escape_text(text).encode() + f"</{rdf}:li>".encode()
+                nl + child + unit * 2 + _item(f"{rdf}:li".encode(), text)
                 for text in arrays[key].add
             )
             children += (
@@ -498,6 +498,11 @@ def _additions(
     at = max((span[3] + 1 for span in tag.attrs.values()), default=tag.start + 1 + len(tag.name))
     edits.append((at, at, declarations + attributes))
     return edits
+
+
+def _item(li: bytes, text: str) -> bytes:
+    """`<rdf:li>text</rdf:li>`, spelt with the file's prefix for RDF."""
+    return b"<" + li + b">" + _escape_text(text).encode() + b"</" + li + b">"
 
 
 def _prefix_of(name: bytes) -> bytes:
