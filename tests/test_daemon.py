@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -83,6 +84,22 @@ class Daemon:
     def wait_sessions(self, count: int) -> list[dict]:
         self.wait_for(lambda: len(self.status()["sessions"]) >= count, what=f"{count} session(s)")
         return self.status()["sessions"]
+
+
+@contextmanager
+def inotify_limit(knob: str, value: int) -> Iterator[None]:
+    """`fs.inotify.<knob>` set to `value` for the block, then put back; the test is skipped where
+    it cannot be changed (it needs root and a writable /proc/sys)."""
+    path = Path("/proc/sys/fs/inotify") / knob
+    try:
+        original = path.read_text()
+        path.write_text(f"{value}\n")
+    except OSError:
+        pytest.skip(f"cannot change fs.inotify.{knob} here (needs root and a writable /proc/sys)")
+    try:
+        yield
+    finally:
+        path.write_text(original)
 
 
 def watching(tmp_path: Path, kind: type[Daemon] = Daemon) -> Iterator[Daemon]:
@@ -313,18 +330,9 @@ def test_a_deleted_frame_leaves_its_burst_which_is_re_rated(daemon: Daemon, tmp_
 
 
 def test_inotify_exhaustion_falls_back_to_polling(daemon: Daemon, tmp_path: Path) -> None:
-    # The per-user inotify instance limit, lowered for the moment the daemon starts (it is the
-    # limit this kernel enforces; the watch limit is not enforced in this sandbox).
-    knob = Path("/proc/sys/fs/inotify/max_user_instances")
-    try:
-        original = knob.read_text()
-        knob.write_text("0\n")
-    except OSError:
-        pytest.skip("cannot change fs.inotify.max_user_instances here (needs root and a writable /proc/sys)")
-    try:
+    # The per-user inotify instance limit, lowered for the moment the daemon starts.
+    with inotify_limit("max_user_instances", 0):
         daemon.start()
-    finally:
-        knob.write_text(original)
     assert "inotify is not available" in daemon.log() and "polling" in daemon.log()
     assert daemon.status()["daemon"]["state"]["polled_roots"] == [str(daemon.root)]
     shutil.copytree(staged(tmp_path, "p", [0.0, 1.0]), daemon.root / "sub" / "p")

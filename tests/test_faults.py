@@ -503,16 +503,6 @@ def test_a_database_locked_for_too_long_is_a_clear_message(tmp_path: Path, monke
 # --- links out of a root, and the inotify watch limit --------------------------------------------
 
 
-def _lower(knob: str, value: int) -> str | None:
-    path = Path("/proc/sys/fs/inotify") / knob
-    try:
-        original = path.read_text()
-        path.write_text(f"{value}\n")
-    except OSError:
-        return None
-    return original
-
-
 def _inotify_watches_in_use() -> int:
     count = 0
     for info in glob.glob("/proc/[0-9]*/fdinfo/*"):
@@ -529,13 +519,8 @@ def test_links_out_of_a_root_are_never_followed(daemon: Daemon, tmp_path: Path, 
     root = daemon.root
     (root / "early").symlink_to(outside / "card")  # there before the daemon: catch-up
     if observer == "polling":
-        original = _lower("max_user_instances", 0)
-        if original is None:
-            pytest.skip("cannot change fs.inotify.max_user_instances here")
-        try:
+        with test_daemon.inotify_limit("max_user_instances", 0):
             daemon.start()
-        finally:
-            Path("/proc/sys/fs/inotify/max_user_instances").write_text(original)
         assert daemon.state()["polled_roots"] == [str(root)]
     else:
         daemon.start()
@@ -559,13 +544,8 @@ def test_the_inotify_watch_limit_falls_back_to_polling(daemon: Daemon, tmp_path:
     for i in range(6):
         (root / f"sub{i}").mkdir()
     # Room for two more watches in the whole system: the root and one folder get one, the rest not.
-    original = _lower("max_user_watches", _inotify_watches_in_use() + 2)
-    if original is None:
-        pytest.skip("cannot change fs.inotify.max_user_watches here (needs root and a writable /proc/sys)")
-    try:
+    with test_daemon.inotify_limit("max_user_watches", _inotify_watches_in_use() + 2):
         daemon.start()
-    finally:
-        Path("/proc/sys/fs/inotify/max_user_watches").write_text(original)
     assert "inotify watch limit is reached" in daemon.log()
     assert daemon.state()["polled_roots"] == [str(root)]
     os.rename(card(tmp_path, "p", "IMG_5910.jpg", [0.0, 1.0]), root / "sub5" / "p")
