@@ -141,6 +141,13 @@ def machine() -> dict:
     return {"cpu": model, "cores": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()}
 
 
+def print_table(rows: list[tuple[str, str]]) -> None:
+    """The two-column Markdown table every benchmark prints."""
+    print("| measure | value |\n| --- | --- |")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+
+
 def _warm_page_cache(card: Path) -> None:
     for path in card.iterdir():
         path.read_bytes()

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.bench.__main__ import machine
+from tests.bench.__main__ import machine, print_table
 from tests.bench.cardgen import generate
 
 QUIET = 2.0
@@ -152,9 +152,7 @@ def main() -> None:
         rows.append((f"memory over a stream of {st['files']} files in 10 folders",
                      f"idle start {st['start_rss']:.0f} MB; after folder 1 {st['first_folder_rss']:.0f} MB; "
                      f"after each folder {', '.join(f'{v:.0f}' for v in st['samples'])}; end {st['end_rss']:.0f} MB"))
-    print("| measure | value |\n| --- | --- |")
-    for name, value in rows:
-        print(f"| {name} | {value} |")
+    print_table(rows)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ import argparse
 import hashlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -35,6 +34,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tests.bench.daemon import sidecars
 from tests.photos import DATA, Camera, load_rgb, write_jpeg
 
 SIZE = (320, 240)
@@ -171,7 +171,7 @@ class Watched:
 
 
 def _sidecar_count(folders: list[Path]) -> int:
-    return sum(1 for f in folders for e in os.scandir(f) if e.name.endswith(".xmp"))
+    return sum(sidecars(f) for f in folders)
 
 
 def drop(base: Path, staged: list[Path], *, timeout: float = 1800) -> Drop:
@@ -215,7 +215,7 @@ def drop(base: Path, staged: list[Path], *, timeout: float = 1800) -> Drop:
 
 
 def main() -> None:
-    from tests.bench.__main__ import machine
+    from tests.bench.__main__ import machine, print_table
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=10_000)
@@ -240,9 +240,7 @@ def main() -> None:
             f"images unchanged: {'yes' if result.images_unchanged else 'NO'}; temp files left: {result.temp_files} "
             f"(generating the files took {made:.0f} s)",
         ))
-    print("| measure | value |\n| --- | --- |")
-    for name, value in rows:
-        print(f"| {name} | {value} |")
+    print_table(rows)
 
 
 if __name__ == "__main__":

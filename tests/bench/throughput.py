@@ -15,7 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from tests.bench.__main__ import machine, run_burstd
+from tests.bench.__main__ import machine, print_table, run_burstd
 from tests.bench.cardgen import generate
 
 RAW_WITH_PREVIEW = Path(__file__).resolve().parents[1] / "data" / "photos" / (
@@ -63,9 +63,7 @@ def main() -> None:
             f"{args.raws / raw.seconds:.0f} files/s wall; analysed from {', '.join(sorted(sources))}; "
             f"peak RSS {raw.peak_rss_mb:.0f} MB",
         ))
-    print("| measure | value |\n| --- | --- |")
-    for name, value in rows:
-        print(f"| {name} | {value} |")
+    print_table(rows)
 
 
 if __name__ == "__main__":
