@@ -77,8 +77,4 @@ def _imported_under(library: Path, roots: tuple[Path, ...]) -> tuple[str, ...]:
     if not roots or not library.is_file():
         return ()
     folders = darktable_film_rolls(library)
-    return tuple(sorted(f for f in folders if any(_is_within(Path(f), root) for root in roots)))
-
-
-def _is_within(folder: Path, root: Path) -> bool:
-    return folder == root or root in folder.parents
+    return tuple(sorted(f for f in folders if any(Path(f).is_relative_to(root) for root in roots)))
