@@ -1,5 +1,5 @@
 """`python -m burstd` runs the command line."""
 
-from burstd.cli import main
+from burstd.cli.main import main
 
 raise SystemExit(main())

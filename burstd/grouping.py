@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from burstd.features import hash_similarity, orb_similarity
+from burstd.analysis.features import hash_similarity, orb_similarity
 from burstd.models import Burst, Shot, TimeSource
 from burstd.naming import natural_key
 

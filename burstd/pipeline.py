@@ -18,17 +18,17 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from burstd.analyse import analyse_file
-from burstd.cache import NOT_AN_IMAGE, Cache, CacheEntry, SessionRecord
+from burstd.analysis.analyse import analyse_file
+from burstd.store.cache import NOT_AN_IMAGE, Cache, CacheEntry, SessionRecord
 from burstd.discover import Candidate, discover
 from burstd.errors import ImageError, SidecarError
 from burstd.grouping import GroupingParams, regroup
 from burstd.models import Analysis, FileProblem, RatedBurst, ScanSettings, SidecarAction, SidecarOutcome, Shot
 from burstd.naming import is_raw_name, natural_key, shot_stem, sidecar_targets
 from burstd.ranking import rate_burst
-from burstd.sidecars import apply_sidecar, known_state
+from burstd.sidecar.files import apply_sidecar, known_state
 from burstd.tagging import sidecar_fields
-from burstd.xmp import SidecarMemo, is_manual
+from burstd.sidecar.xmp import SidecarMemo, is_manual
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 

@@ -11,8 +11,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from burstd.cache import Cache
-from burstd.darktable_lock import ADVICE, DarktableState, process_alive
+from burstd.store.cache import Cache
+from burstd.darktable.lock import ADVICE, DarktableState, process_alive
 from burstd.errors import CacheError
 
 STALE_AFTER = 60.0  # seconds without a heartbeat after which the daemon counts as gone

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
-from burstd.arrivals import Arrivals, Event
+from burstd.daemon.arrivals import Arrivals, Event
 
 A = PurePath("/card/DSC_0001.JPG")
 B = PurePath("/card/DSC_0002.JPG")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from burstd.analyse import analyse_file
+from burstd.analysis.analyse import analyse_file
 from burstd.errors import ImageError
 from tests.conftest import ROOT
 from tests.photos import DATA, make_burst
@@ -25,13 +25,13 @@ T0 = datetime(2026, 11, 24, 9, 0, 0)
 # venv's own files need not be readable by `nobody`.
 _AS_NOBODY = """
 import contextlib, io, os, sys, tempfile
-import burstd.cli
+import burstd.cli.main
 if os.geteuid() == 0:
     with tempfile.TemporaryDirectory() as warm, contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        burstd.cli.main(["scan", sys.argv[2], "--dry-run", "--cache", os.path.join(warm, "c.sqlite3")])
+        burstd.cli.main.main(["scan", sys.argv[2], "--dry-run", "--cache", os.path.join(warm, "c.sqlite3")])
     os.setgid(65534)
     os.setuid(65534)
-sys.exit(burstd.cli.main(sys.argv[1:]))
+sys.exit(burstd.cli.main.main(sys.argv[1:]))
 """
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from burstd.cache import ANALYSIS_VERSION, Cache, CacheEntry, default_cache_path
+from burstd.store.cache import ANALYSIS_VERSION, Cache, CacheEntry, default_cache_path
 from burstd.errors import CacheError
 from burstd.models import Analysis, TimeSource
 

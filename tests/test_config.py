@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from burstd.config import (
+from burstd.config.files import (
     FOLDER_FILE,
     FOLDER_KEYS,
     GLOBAL_KEYS,
@@ -25,7 +25,7 @@ from burstd.config import (
 )
 from burstd.errors import ConfigError
 from burstd.models import ScanSettings
-from burstd.settings_merge import toml_value, values_of
+from burstd.config.rules import toml_value, values_of
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULTS = values_of(FolderSettings())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from burstd.cli import build_parser
+from burstd.cli.main import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()

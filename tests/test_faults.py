@@ -33,8 +33,8 @@ from pathlib import Path
 
 import pytest
 
-from burstd.config import FOLDER_KEYS, GLOBAL_KEYS
-from burstd.sidecars import TEMP_PATTERN, read_sidecar
+from burstd.config.files import FOLDER_KEYS, GLOBAL_KEYS
+from burstd.sidecar.files import TEMP_PATTERN, read_sidecar
 from tests import test_daemon
 from tests.conftest import ROOT
 from tests.helpers_exiftool import EXIFTOOL, exiftool_tags, needs_exiftool, without
@@ -480,8 +480,8 @@ def test_a_locked_database_is_waited_on(burstd, tmp_path: Path) -> None:
 
 def test_a_database_locked_for_too_long_is_a_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
-    from burstd import cache as cache_module
-    from burstd.cli import main
+    from burstd.store import cache as cache_module
+    from burstd.cli.main import main
 
     folder = card(tmp_path, "a", "IMG_5910.jpg", [0.0, 1.0])
     db = tmp_path / "c.sqlite3"
@@ -652,8 +652,8 @@ def _session(folder: Path, cache: object) -> dict[str, object]:
 def test_a_sidecar_changed_between_read_and_replace_is_left_to_its_program_then_done(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from burstd import sidecars
-    from burstd.cache import Cache
+    from burstd.sidecar import files as sidecars
+    from burstd.store.cache import Cache
 
     folder = card(tmp_path, "c", "IMG_5910.jpg", [0.0, 1.0, 2.0])
     sidecar = folder / "DSC_0002.JPG.xmp"

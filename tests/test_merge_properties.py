@@ -27,9 +27,11 @@ import pytest
 from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
 
-from burstd import sidecars, xmp
+from burstd.sidecar import files as sidecars
+
+from burstd.sidecar import xmp
 from burstd.models import SidecarAction, SidecarFields
-from burstd.sidecars import sidecar_path, write_sidecar
+from burstd.sidecar.files import sidecar_path, write_sidecar
 from tests import xmp_forms
 from tests.helpers_exiftool import ExiftoolProcess, needs_exiftool
 from tests.xmp_forms import Sidecar

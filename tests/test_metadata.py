@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from burstd.metadata import capture_time, interpret
+from burstd.analysis.metadata import capture_time, interpret
 from burstd.naming import is_ignored_name, natural_key
 
 T = datetime(2026, 11, 24, 14, 3, 7, tzinfo=timezone.utc).timestamp()

@@ -1,4 +1,4 @@
-"""burstd.service and systemd/burstd.service: notifications on a real socket, logging, the unit.
+"""burstd.daemon.systemd and systemd/burstd.service: notifications on a real socket, logging, the unit.
 
 systemd itself is never needed: a test plays systemd's part by binding the NOTIFY_SOCKET, and
 `systemd-analyze verify` checks the unit offline.
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from burstd import service
-from burstd.service import MISSING_SYSTEMD_PYTHON, UNIT_NAME, Notifier, exec_command, install_service, unit_text
+from burstd.daemon import systemd as service
+from burstd.daemon.systemd import MISSING_SYSTEMD_PYTHON, UNIT_NAME, Notifier, exec_command, install_service, unit_text
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "systemd" / "burstd.service"
@@ -43,7 +43,7 @@ needs_systemd_analyze = pytest.mark.skipif(
 )
 
 NOTIFY_ALL = """
-from burstd.service import Notifier
+from burstd.daemon.systemd import Notifier
 n = Notifier()
 n.ready("watching 2 roots")
 n.status("analysing 3 files\\nin ~/Pictures")
@@ -161,7 +161,7 @@ def test_outside_systemd_notifying_is_silent() -> None:
 WITHOUT_SYSTEMD_PYTHON = """
 import sys
 sys.modules["systemd"] = None  # makes every `import systemd...` raise ImportError
-from burstd.service import Notifier, setup_logging
+from burstd.daemon.systemd import Notifier, setup_logging
 setup_logging()
 for _ in range(2):
     n = Notifier()  # a second Notifier (say after SIGHUP) must not repeat the message
@@ -219,7 +219,7 @@ def test_watchdog_interval(usec: str | None, pid: str | None, expected: float | 
 
 LOG_LINES = """
 import logging, sys
-from burstd.service import setup_logging
+from burstd.daemon.systemd import setup_logging
 setup_logging(verbose="-v" in sys.argv)
 setup_logging(verbose="-v" in sys.argv)  # idempotent: still one line per record
 logging.basicConfig(format="root: %(message)s")  # the CLI's root handler must not print it twice
@@ -261,7 +261,7 @@ def test_started_by_systemd_without_systemd_python_logs_to_stderr() -> None:
 def test_started_by_systemd_logs_to_the_journal(variable: str) -> None:
     code = """
 import logging
-from burstd.service import setup_logging
+from burstd.daemon.systemd import setup_logging
 setup_logging()
 setup_logging()
 [handler] = logging.getLogger("burstd").handlers
@@ -390,7 +390,7 @@ def test_install_warns_when_type_notify_cannot_work(tmp_path: Path) -> None:
     code = f"""
 import sys; sys.modules["systemd"] = None
 from pathlib import Path
-from burstd.service import install_service
+from burstd.daemon.systemd import install_service
 print("\\n".join(install_service(unit_dir=Path({str(tmp_path)!r}), enable=False)))
 """
     result = python(code)

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from burstd import sidecars
+from burstd.sidecar import files as sidecars
 from burstd.errors import SidecarError
 from burstd.models import SidecarAction, SidecarFields
-from burstd.sidecars import read_sidecar, sidecar_path, write_sidecar
+from burstd.sidecar.files import read_sidecar, sidecar_path, write_sidecar
 from tests.helpers_exiftool import EXIFTOOL, exiftool_tags, needs_exiftool, without
 
 DATA = Path(__file__).parent / "data" / "sidecars"
@@ -369,7 +369,7 @@ def test_original_mode_is_kept(tmp_path: Path, mode: int) -> None:
 _AS_NOBODY = """
 import json, os, sys
 from pathlib import Path
-from burstd.sidecars import write_sidecar  # everything imported before dropping privileges
+from burstd.sidecar.files import write_sidecar  # everything imported before dropping privileges
 from burstd.models import SidecarFields
 os.setgid(65534); os.setuid(65534)
 o = write_sidecar(Path(sys.argv[1]), SidecarFields(rating=3, burst_id="b", rank=1, burst_size=1, sharpness=1.0))

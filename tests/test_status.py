@@ -6,7 +6,7 @@ import json
 import time
 from pathlib import Path
 
-from burstd.cache import Cache, SessionRecord
+from burstd.store.cache import Cache, SessionRecord
 
 
 def test_no_database_means_not_running(burstd, tmp_path: Path) -> None:

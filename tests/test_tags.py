@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from burstd import xmp, xmp_packet
+from burstd.sidecar import xmp
+
+from burstd.sidecar import packet as xmp_packet
 from burstd.models import Analysis, Burst, RatedBurst, RatedShot, ScanSettings, SidecarAction, SidecarFields, Shot, TimeSource
-from burstd.sidecars import read_sidecar, write_sidecar
+from burstd.sidecar.files import read_sidecar, write_sidecar
 from burstd.tagging import PICK_TAG, burst_keyword, sidecar_fields
-from burstd.xmp import ArrayEdit, PlanAction, SidecarState
+from burstd.sidecar.xmp import ArrayEdit, PlanAction, SidecarState
 from tests.helpers_exiftool import exiftool_tags, needs_exiftool, without
 
 SAMPLES = Path(__file__).parent / "data" / "sidecars"

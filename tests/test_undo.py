@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from burstd import sidecars
-from burstd.cache import Cache
+from burstd.sidecar import files as sidecars
+from burstd.store.cache import Cache
 from burstd.models import ScanSettings
 from burstd.pipeline import scan_folder
-from burstd.undo_plan import EntryOutcome, JournalEntry, UndoAction, plan_undo
+from burstd.undo.plan import EntryOutcome, JournalEntry, UndoAction, plan_undo
 from tests.helpers_exiftool import exiftool_tags, needs_exiftool
 from tests.photos import DATA, make_burst
 

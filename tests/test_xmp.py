@@ -6,9 +6,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from burstd import xmp, xmp_packet
+from burstd.sidecar import xmp
+
+from burstd.sidecar import packet as xmp_packet
 from burstd.models import SidecarFields
-from burstd.xmp import PlanAction, SidecarState
+from burstd.sidecar.xmp import PlanAction, SidecarState
 
 FIELDS = SidecarFields(rating=3, burst_id="b-0001", rank=1, burst_size=5, sharpness=0.87654)
 WANTED = xmp.owned_values(FIELDS)

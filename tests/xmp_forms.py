@@ -35,7 +35,7 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from burstd import xmp
+from burstd.sidecar import xmp
 from burstd.models import SidecarFields
 from tests.xmp_packets import Array, Description, Layout, Prop, Simple, Struct, Structs, escape, render
 

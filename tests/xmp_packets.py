@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from burstd import xmp
+from burstd.sidecar import xmp
 
 NS = {
     "xmp": xmp.XMP_NS,

@@ -5,7 +5,7 @@
 Generates the synthetic card (or reuses it from DIR), then, with the card's files in the OS page cache:
 1. cold scan: `python -m burstd scan CARD --dry-run --json` with XDG_STATE_HOME in a fresh temp dir
    (an empty analysis cache); its peak RSS (the whole process tree, sampled, and the kernel's maxrss);
-2. the decode floor: the files the cold scan analysed, each decoded by `burstd.decode.reduced_grey`
+2. the decode floor: the files the cold scan analysed, each decoded by `burstd.analysis.decode.reduced_grey`
    (Pillow's draft-mode grey decode at 1/4 scale when burstd has no such function) in a thread pool
    of os.cpu_count() workers, doing nothing else;
 3. warm rescan: the same command again, cache full;
@@ -108,10 +108,10 @@ def _pil_reduced_grey(path: str) -> object:
 
 def _decoder() -> tuple[Callable[[str], object], str]:
     try:
-        from burstd.decode import reduced_grey
+        from burstd.analysis.decode import reduced_grey
     except ImportError:
-        return _pil_reduced_grey, "PIL draft('L', 1/4) (burstd.decode.reduced_grey missing)"
-    return reduced_grey, "burstd.decode.reduced_grey"
+        return _pil_reduced_grey, "PIL draft('L', 1/4) (burstd.analysis.decode.reduced_grey missing)"
+    return reduced_grey, "burstd.analysis.decode.reduced_grey"
 
 
 def decode_floor(paths: list[str]) -> dict:

@@ -26,19 +26,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path, PurePath
 
-from burstd.analyse import analyse_file
-from burstd.arrivals import Arrivals, Event, Session
-from burstd.cache import NOT_AN_IMAGE, Cache, CacheEntry, SessionRecord
-from burstd.config import DaemonConfig, FolderSettings, folder_settings, load_global
+from burstd.analysis.analyse import analyse_file
+from burstd.daemon.arrivals import Arrivals, Event, Session
+from burstd.store.cache import NOT_AN_IMAGE, Cache, CacheEntry, SessionRecord
+from burstd.config.files import DaemonConfig, FolderSettings, folder_settings, load_global
 from burstd.discover import Candidate, discover
 from burstd.errors import BurstdError, ConfigError, ImageError
 from burstd.models import SidecarAction
 from burstd.naming import is_ignored_name
 from burstd.pipeline import ScanReport, collect_shots, plan_pairs, settle_folder
-from burstd.report import write_report
-from burstd.service import Notifier
-from burstd.sidecars import remove_stale_temps
-from burstd.watch import Watcher
+from burstd.report.page import write_report
+from burstd.daemon.systemd import Notifier
+from burstd.sidecar.files import remove_stale_temps
+from burstd.daemon.watch import Watcher
 
 log = logging.getLogger("burstd")
 

@@ -1,6 +1,6 @@
 """Per-folder settings as plain values: the key table, validation, merging and `config show` text.
 
-This is the pure half of the configuration layer (the loaders live in `burstd.config`): every function
+This is the pure half of the configuration layer (the loaders live in `burstd.config.files`): every function
 takes dicts parsed from TOML and returns values plus a list of problems, so a file with five mistakes
 is reported once with all five. Defaults are never written here: they are read from `FolderSettings`
 and `ScanSettings`, the one place they live.

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from burstd.config import config_home
+from burstd.config.files import config_home
 from burstd.errors import BurstdError
 
 log = logging.getLogger("burstd")

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from burstd.cache import Cache
+from burstd.store.cache import Cache
 from burstd.errors import SidecarError
-from burstd.sidecars import current_digest, restore_sidecar
-from burstd.undo_plan import SidecarUndo, UndoAction, plan_undo
+from burstd.sidecar.files import current_digest, restore_sidecar
+from burstd.undo.plan import SidecarUndo, UndoAction, plan_undo
 
 FAILED = "failed"
 

@@ -23,15 +23,15 @@ import numpy as np
 import rawpy
 from PIL import Image
 
-from burstd.cache import Cache
-from burstd.decode import UPRIGHT, raw_preview, read_kind, reduced_rgb
+from burstd.store.cache import Cache
+from burstd.analysis.decode import UPRIGHT, raw_preview, read_kind, reduced_rgb
 from burstd.errors import ImageError, SidecarError
 from burstd.models import FileProblem, RatedBurst, RatedShot, ScanSettings, SidecarAction, Shot
 from burstd.naming import natural_key, sidecar_targets
 from burstd.pipeline import scan_folder
 from burstd.ranking import subject_region
-from burstd.report_html import Picture, ReportBurst, ReportFrame, ReportPage, href, render
-from burstd.sidecars import read_sidecar
+from burstd.report.html import Picture, ReportBurst, ReportFrame, ReportPage, href, render
+from burstd.sidecar.files import read_sidecar
 
 THUMB_SIDE = 320  # long side of the row thumbnails
 PREVIEW_SIDE = 1200  # long side of the click view

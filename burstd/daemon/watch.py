@@ -23,7 +23,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserverVFS
 
-from burstd.arrivals import Event
+from burstd.daemon.arrivals import Event
 from burstd.naming import is_ignored_name
 
 log = logging.getLogger("burstd")

@@ -4,7 +4,7 @@ This module owns the I/O half of configuration: finding the global file
 (`$XDG_CONFIG_HOME/burstd/config.toml`), reading it and every `.burstd.toml` between a watched root
 and a folder, expanding paths, and a small cache of parsed folder files so the daemon can ask for a
 folder's settings on every file event. Checking and merging values is pure and lives in
-`burstd.settings_merge`; every problem found is raised together in one `ConfigError`.
+`burstd.config.rules`; every problem found is raised together in one `ConfigError`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from burstd.errors import ConfigError
-from burstd.settings_merge import (
+from burstd.config.rules import (
     FOLDER_FILE,
     FOLDER_KEYS,
     GLOBAL_KEYS,
@@ -47,7 +47,7 @@ class DaemonConfig:
     roots: tuple[Path, ...]  # watched roots, ~ and $VARS expanded, absolute, normalised
     folder: FolderSettings  # the defaults for every folder, before any .burstd.toml
     stable_seconds: float = 2.0  # a file not closed is complete once its size and mtime were stable this long
-    cache: Path | None = None  # None: burstd.cache.default_cache_path()
+    cache: Path | None = None  # None: burstd.store.cache.default_cache_path()
     darktable_config: Path | None = None  # darktable's config folder; None: darktable_lock.default_config_dir()
     provenance: Mapping[str, str] = field(default_factory=dict)  # folder key -> "default" | the global file
 

@@ -34,7 +34,9 @@ from pathlib import Path
 
 import pyexiv2
 
-from burstd import xmp, xmp_packet
+from burstd.sidecar import xmp
+
+from burstd.sidecar import packet as xmp_packet
 from burstd.errors import CacheError, SidecarChangedError, SidecarError
 from burstd.models import SidecarAction, SidecarFields, SidecarOutcome
 

@@ -31,8 +31,8 @@ import sqlite_utils
 
 from burstd.errors import CacheError
 from burstd.models import Analysis, TimeSource
-from burstd.undo_plan import EntryOutcome, JournalEntry, sha256
-from burstd.xmp import SidecarMemo, SidecarState
+from burstd.undo.plan import EntryOutcome, JournalEntry, sha256
+from burstd.sidecar.xmp import SidecarMemo, SidecarState
 
 # Bump when the analysis itself changes (decode scale, focus measure, hashes): old rows become misses.
 ANALYSIS_VERSION = 2

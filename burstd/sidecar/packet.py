@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from xml.parsers import expat
 
 from burstd.models import SidecarFields
-from burstd.xmp import (
+from burstd.sidecar.xmp import (
     _ARRAY_OF,
     _KEY_OF,
     ARRAYS,

@@ -14,15 +14,17 @@ from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from burstd import __version__
-from burstd.cache import Cache
+from burstd.store.cache import Cache
 from burstd.errors import BurstdError, ConfigError
 from burstd.models import ScanSettings, SidecarAction
 from burstd.naming import SIDECAR_STYLES
 from burstd.tagging import COLOURS
-from burstd.pipeline import ScanReport, scan_folder
+
+if TYPE_CHECKING:  # scan's pipeline loads OpenCV, rawpy and exiv2: only `scan` and `report` need it
+    from burstd.pipeline import ScanReport
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
 
@@ -162,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from burstd.report import write_report
+    from burstd.report.page import write_report
 
     if not args.directory.is_dir():
         print(f"burstd report: {args.directory} is not a folder", file=sys.stderr)
@@ -189,7 +191,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from burstd import daemon, service
+    from burstd.daemon import core as daemon
+    from burstd.daemon import systemd as service
 
     service.setup_logging(verbose=args.verbose)
     if args.config is not None and not args.config.is_file():
@@ -218,7 +221,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_config_show(args: argparse.Namespace) -> int:
-    from burstd.config import describe, folder_settings, load_global
+    from burstd.config.files import describe, folder_settings, load_global
 
     try:
         settings, provenance = folder_settings(args.directory, load_global(args.config))
@@ -230,7 +233,7 @@ def cmd_config_show(args: argparse.Namespace) -> int:
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
-    from burstd.undo import FAILED, undo
+    from burstd.undo.apply import FAILED, undo
 
     if args.directory is None and args.session is None and not args.list:
         print("burstd undo: name a folder (DIR) or a session (--session ID)", file=sys.stderr)
@@ -299,7 +302,7 @@ def _render_sessions(sessions: list[dict]) -> str:
 
 
 def cmd_install_service(args: argparse.Namespace) -> int:
-    from burstd.service import ServiceError, install_service
+    from burstd.daemon.systemd import ServiceError, install_service
 
     try:
         for line in install_service(enable=not args.no_enable):
@@ -313,7 +316,7 @@ def cmd_install_service(args: argparse.Namespace) -> int:
 def _folder_scan_settings(folder: Path) -> ScanSettings:
     """The grouping settings the daemon would use for `folder` (global config and .burstd.toml
     files), so the page shows the bursts that were rated; the defaults when there is no valid config."""
-    from burstd.config import folder_settings, load_global
+    from burstd.config.files import folder_settings, load_global
 
     try:
         return folder_settings(folder, load_global())[0].scan
@@ -322,8 +325,8 @@ def _folder_scan_settings(folder: Path) -> ScanSettings:
 
 
 def _darktable_state(config_path: Path | None):  # -> darktable_lock.DarktableState
-    from burstd import darktable_lock
-    from burstd.config import load_global
+    from burstd.darktable import lock as darktable_lock
+    from burstd.config.files import load_global
 
     try:
         config = load_global(config_path)
@@ -333,8 +336,8 @@ def _darktable_state(config_path: Path | None):  # -> darktable_lock.DarktableSt
 
 
 def _configured_cache(config_path: Path | None) -> Path:
-    from burstd.cache import default_cache_path
-    from burstd.config import load_global
+    from burstd.store.cache import default_cache_path
+    from burstd.config.files import load_global
 
     try:
         return load_global(config_path).cache or default_cache_path()
@@ -379,6 +382,8 @@ def settings_from_args(args: argparse.Namespace) -> tuple[ScanSettings, list[str
 
 
 def cmd_scan(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from burstd.pipeline import scan_folder
+
     settings, problems = settings_from_args(args)
     if not args.directory.is_dir():
         problems.append(f"{args.directory} is not a folder")

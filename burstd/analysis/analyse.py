@@ -10,10 +10,10 @@ from pathlib import Path
 
 import cv2
 
-from burstd.decode import decode, read_kind
+from burstd.analysis.decode import decode, read_kind
 from burstd.errors import ImageError
-from burstd.features import measure, orb_descriptors
-from burstd.metadata import interpret
+from burstd.analysis.features import measure, orb_descriptors
+from burstd.analysis.metadata import interpret
 from burstd.models import Analysis, TimeSource
 from burstd.naming import has_image_extension
 

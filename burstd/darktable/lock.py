@@ -13,8 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from burstd.cache import darktable_film_rolls
-from burstd.config import config_home
+from burstd.store.cache import darktable_film_rolls
+from burstd.config.files import config_home
 
 ADVICE = (
     "images darktable has already imported keep the ratings in its database until it re-reads their "

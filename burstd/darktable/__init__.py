@@ -1,0 +1,1 @@
+"""Everything about darktable that is not a sidecar: its lock, its library, its config folder."""

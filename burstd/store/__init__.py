@@ -1,0 +1,1 @@
+"""burstd's SQLite database: the only package that speaks SQL."""

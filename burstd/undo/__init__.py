@@ -1,0 +1,1 @@
+"""`burstd undo`: the pure plan of what to put back, and carrying it out."""
