@@ -27,7 +27,7 @@ UNIT_NAME = "burstd.service"
 # The unit ships in the source tree's systemd/ folder; a wheel installs it (with the config examples)
 # under <prefix>/share/burstd (pyproject's data-files).
 UNIT_TEMPLATES = (
-    Path(__file__).resolve().parents[1] / "systemd" / UNIT_NAME,
+    Path(__file__).resolve().parents[2] / "systemd" / UNIT_NAME,
     Path(sys.prefix) / "share" / "burstd" / UNIT_NAME,
 )
 UNIT_TEMPLATE = next((p for p in UNIT_TEMPLATES if p.is_file()), UNIT_TEMPLATES[0])
