@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -11,7 +12,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -43,11 +43,17 @@ class Daemon:
             f'roots = ["{self.root}"]\nquiet_seconds = 1.0\nstable_seconds = 0.5\n{extra}\n'
         )
 
-    def start(self, *, preexec_fn: Callable[[], None] | None = None, ready: bool = True) -> Daemon:
-        """Start it (under `preexec_fn`, e.g. a resource limit); with `ready`, wait until status says running."""
+    def start(self, *, preexec_fn: Callable[[], None] | None = None, ready: bool = True,
+              user_limits: dict[str, int] | None = None) -> Daemon:
+        """Start it (under `preexec_fn`, e.g. a resource limit); with `ready`, wait until status says running.
+        With `user_limits` (e.g. `{"max_inotify_watches": 2}`), it runs in a user namespace of its own
+        whose /proc/sys/user limits are those: they cap the daemon only, never the host."""
+        argv = [sys.executable, "-m", "burstd", "run", "-v"]
+        if user_limits is not None:
+            argv = in_user_namespace(argv, user_limits)
         self.log_path = self.base / f"daemon-{time.monotonic_ns()}.log"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "burstd", "run", "-v"], env=self.env, cwd=self.base,
+            argv, env=self.env, cwd=self.base,
             stdout=self.log_path.open("w"), stderr=subprocess.STDOUT, preexec_fn=preexec_fn,
         )
         if ready:
@@ -86,20 +92,55 @@ class Daemon:
         return self.status()["sessions"]
 
 
-@contextmanager
-def inotify_limit(knob: str, value: int) -> Iterator[None]:
-    """`fs.inotify.<knob>` set to `value` for the block, then put back; the test is skipped where
-    it cannot be changed (it needs root and a writable /proc/sys)."""
-    path = Path("/proc/sys/fs/inotify") / knob
-    try:
-        original = path.read_text()
-        path.write_text(f"{value}\n")
-    except OSError:
-        pytest.skip(f"cannot change fs.inotify.{knob} here (needs root and a writable /proc/sys)")
-    try:
-        yield
-    finally:
-        path.write_text(original)
+# Writes each `knob value` pair before `--` to /proc/sys/user/<knob>, then runs the rest of its arguments.
+_SET_USER_LIMITS = ('while [ "$1" != -- ]; do printf "%s\\n" "$2" > "/proc/sys/user/$1" || exit 125; shift 2; done; '
+                    'shift; exec "$@"')
+
+
+def in_user_namespace(argv: list[str], limits: dict[str, int]) -> list[str]:
+    """`argv` run in a new user namespace with its /proc/sys/user/<knob> limits (the kernel's per-namespace
+    ucounts: they cap that namespace and everything in it, and leave the host's limits alone). The limits
+    are set as root of an outer namespace; `argv` runs in a nested one as the caller's own uid and gid
+    (no capabilities), so it sees the files as it would without the namespace. Counts start at zero in a
+    new namespace: `{"max_inotify_watches": 2}` lets `argv` add exactly two watches. The test is skipped
+    where user namespaces cannot be made."""
+    for knob in limits:
+        if "/" in knob or not (Path("/proc/sys/user") / knob).is_file():
+            pytest.skip(f"this kernel has no per-user-namespace limit /proc/sys/user/{knob}")
+    if shutil.which("unshare") is None:
+        pytest.skip("no `unshare` (util-linux) to start the daemon in a user namespace with its own limits")
+    pairs = [arg for knob, value in limits.items() for arg in (knob, str(int(value)))]
+    prefix = ["unshare", "--user", "--map-root-user", "sh", "-c", _SET_USER_LIMITS, "sh", *pairs, "--",
+              "unshare", "--user", f"--map-user={os.geteuid()}", f"--map-group={os.getegid()}"]
+    probe = subprocess.run(["unshare", "-Ur", "true"], capture_output=True, text=True)
+    if probe.returncode == 0:  # and the whole chain, limits written, with nothing to run
+        probe = subprocess.run([*prefix, "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot start a process in a new user namespace with {limits} here "
+                    f"(`unshare --user` not permitted or too old: {probe.stderr.strip()})")
+    return [*prefix, *argv]
+
+
+HOST_LIMITS = ("/proc/sys/fs/inotify/max_user_watches", "/proc/sys/fs/inotify/max_user_instances",
+               "/proc/sys/user/max_inotify_watches", "/proc/sys/user/max_inotify_instances")
+
+
+def host_limits() -> dict[str, str]:
+    """The host's inotify limits, as read from this (the test's own) namespace."""
+    found = {}
+    for path in HOST_LIMITS:
+        with contextlib.suppress(OSError):
+            found[path] = Path(path).read_text()
+    return found
+
+
+@pytest.fixture
+def host_limits_untouched() -> Iterator[None]:
+    """Proof that a test limiting the daemon leaves the host's inotify limits as they were."""
+    before = host_limits()
+    assert before, "no inotify limits to read in /proc/sys"
+    yield
+    assert host_limits() == before, "the test changed the host's inotify limits"
 
 
 def watching(tmp_path: Path, kind: type[Daemon] = Daemon) -> Iterator[Daemon]:
@@ -329,10 +370,10 @@ def test_a_deleted_frame_leaves_its_burst_which_is_re_rated(daemon: Daemon, tmp_
     assert daemon.stop() == 0
 
 
+@pytest.mark.usefixtures("host_limits_untouched")
 def test_inotify_exhaustion_falls_back_to_polling(daemon: Daemon, tmp_path: Path) -> None:
-    # The per-user inotify instance limit, lowered for the moment the daemon starts.
-    with inotify_limit("max_user_instances", 0):
-        daemon.start()
+    # No inotify instance at all for the daemon (and only for it: its own user namespace's limit).
+    daemon.start(user_limits={"max_inotify_instances": 0})
     assert "inotify is not available" in daemon.log() and "polling" in daemon.log()
     assert daemon.status()["daemon"]["state"]["polled_roots"] == [str(daemon.root)]
     shutil.copytree(staged(tmp_path, "p", [0.0, 1.0]), daemon.root / "sub" / "p")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import glob
 import hashlib
 import json
 import os
@@ -40,6 +39,7 @@ from tests.conftest import ROOT
 from tests.helpers_exiftool import EXIFTOOL, exiftool_tags, needs_exiftool, without
 from tests.photos import DATA, make_burst
 from tests.test_bad_input import _AS_NOBODY
+from tests.test_daemon import host_limits_untouched  # noqa: F401  (a fixture)
 
 T0 = datetime(2026, 11, 24, 18, 0, 0)
 SMALL = (480, 320)
@@ -503,14 +503,7 @@ def test_a_database_locked_for_too_long_is_a_clear_message(tmp_path: Path, monke
 # --- links out of a root, and the inotify watch limit --------------------------------------------
 
 
-def _inotify_watches_in_use() -> int:
-    count = 0
-    for info in glob.glob("/proc/[0-9]*/fdinfo/*"):
-        with contextlib.suppress(OSError):
-            count += sum(1 for line in Path(info).read_text().splitlines() if line.startswith("inotify wd:"))
-    return count
-
-
+@pytest.mark.usefixtures("host_limits_untouched")
 @pytest.mark.parametrize("observer", ["inotify", "polling"])
 def test_links_out_of_a_root_are_never_followed(daemon: Daemon, tmp_path: Path, observer: str) -> None:
     outside = tmp_path / "outside"
@@ -519,8 +512,7 @@ def test_links_out_of_a_root_are_never_followed(daemon: Daemon, tmp_path: Path, 
     root = daemon.root
     (root / "early").symlink_to(outside / "card")  # there before the daemon: catch-up
     if observer == "polling":
-        with test_daemon.inotify_limit("max_user_instances", 0):
-            daemon.start()
+        daemon.start(user_limits={"max_inotify_instances": 0})  # no inotify for the daemon: it polls
         assert daemon.state()["polled_roots"] == [str(root)]
     else:
         daemon.start()
@@ -539,13 +531,14 @@ def test_links_out_of_a_root_are_never_followed(daemon: Daemon, tmp_path: Path, 
     assert "symbolic link" in error_reasons(daemon)["DSC_0002.JPG.xmp"]
 
 
+@pytest.mark.usefixtures("host_limits_untouched")
 def test_the_inotify_watch_limit_falls_back_to_polling(daemon: Daemon, tmp_path: Path) -> None:
     root = daemon.root
     for i in range(6):
         (root / f"sub{i}").mkdir()
-    # Room for two more watches in the whole system: the root and one folder get one, the rest not.
-    with test_daemon.inotify_limit("max_user_watches", _inotify_watches_in_use() + 2):
-        daemon.start()
+    # Two watches for the daemon, in a user namespace of its own (where none are in use yet): the root
+    # and one folder get one, the rest not.
+    daemon.start(user_limits={"max_inotify_watches": 2})
     assert "inotify watch limit is reached" in daemon.log()
     assert daemon.state()["polled_roots"] == [str(root)]
     os.rename(card(tmp_path, "p", "IMG_5910.jpg", [0.0, 1.0]), root / "sub5" / "p")
