@@ -3,7 +3,9 @@
 Nothing here touches the disk. `Analysis` is what analysing one image file yields (and what the cache
 stores); a `Shot` is one photograph, which may be several files (a RAW and its JPEG); a `Burst` is a run
 of shots of one moment; `SidecarFields` is what burstd owns inside an XMP sidecar, and
-`SidecarOutcome` says what happened to one sidecar.
+`SidecarOutcome` says what happened to one sidecar. The choice lists of the settings (`Method`,
+`Scheme`, `SidecarStyle`, `Colour`) live here once, as `StrEnum`s: their members equal their strings,
+so the command line, the configuration files, the cache and JSON output all see plain strings.
 """
 
 from __future__ import annotations
@@ -11,6 +13,38 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+
+
+class Method(StrEnum):
+    """How shots are compared to find bursts."""
+
+    HASH = "hash"  # perceptual hashes of the reduced image
+    FEATURES = "features"  # ORB feature matching (`scan -f`)
+
+
+class Scheme(StrEnum):
+    """How ranks in a burst become stars."""
+
+    TIERS = "tiers"  # the original script's mapping
+    LINEAR = "linear"
+
+
+class SidecarStyle(StrEnum):
+    """Which sidecar names are written (see `naming.sidecar_targets`)."""
+
+    DARKTABLE = "darktable"  # IMG_0001.CR2.xmp, one per file (darktable, digiKam)
+    LIGHTROOM = "lightroom"  # IMG_0001.xmp, one per shot (Lightroom, Capture One, Bridge)
+    BOTH = "both"
+
+
+class Colour(StrEnum):
+    """darktable's colour labels, in the order of its label numbers (`tagging.COLOURS`)."""
+
+    RED = "red"
+    YELLOW = "yellow"
+    GREEN = "green"
+    BLUE = "blue"
+    PURPLE = "purple"
 
 
 class TimeSource(StrEnum):
@@ -131,11 +165,11 @@ class FileProblem:
 class ScanSettings:
     """Settings of one scan, validated once and passed in; defaults live here only."""
 
-    method: str = "hash"  # "hash" (perceptual hashes) or "features" (ORB matching, -f)
+    method: Method = Method.HASH
     threshold: float | None = None  # minimum similarity to join a burst; None adapts to the data
     max_gap: float = 30.0  # seconds between shots beyond which a burst always ends
     max_rank: int = 3
-    scheme: str = "tiers"  # "tiers" (the original script's mapping) or "linear"
+    scheme: Scheme = Scheme.TIERS
     singleton_rating: int | None = None  # None: max_rank
     reject_below: float | None = None  # reject frames scoring below this fraction of the best
     exclude: bool = False  # -e: skip images that already have a sidecar
@@ -145,6 +179,6 @@ class ScanSettings:
     workers: int = 0  # 0: one per core
     extra_excludes: tuple[str, ...] = field(default=())
     tags: bool = True  # keywords `burstd|burst|...` on every burst frame, `burstd|pick` on the pick
-    pick_label: str | None = None  # a colour label for the pick ("red" ... "purple"); None: none
+    pick_label: Colour | None = None  # a colour label for each burst's pick; None: none
     digikam_pick_labels: bool = False  # digiKam:PickLabel 3 (accepted) on picks, 1 (rejected) on rejects
-    sidecar_style: str = "darktable"  # "darktable" (IMG.CR2.xmp), "lightroom" (IMG.xmp) or "both"
+    sidecar_style: SidecarStyle = SidecarStyle.DARKTABLE

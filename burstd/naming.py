@@ -15,6 +15,8 @@ from fnmatch import fnmatch
 from pathlib import PurePath
 from typing import TypeVar
 
+from burstd.models import SidecarStyle
+
 # Extensions burstd knows, lower case. Content decides in the end (see `decode.sniff`); the
 # extension only tells whether a file that fails the content check deserves an error message.
 JPEG_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".mpo"})
@@ -71,9 +73,6 @@ def shot_stem(name: str) -> str:
     return PurePath(name).stem.casefold()
 
 
-SIDECAR_STYLES = ("darktable", "lightroom", "both")
-
-
 def darktable_sidecar(image: P) -> P:
     """`IMG_0001.CR2` -> `IMG_0001.CR2.xmp`."""
     return image.with_name(image.name + ".xmp")
@@ -84,17 +83,17 @@ def lightroom_sidecar(image: P) -> P:
     return image.with_name(PurePath(image.name).stem + ".xmp")
 
 
-def sidecar_targets(files: tuple[P, ...], style: str) -> list[tuple[P, P, tuple[P, ...]]]:
+def sidecar_targets(files: tuple[P, ...], style: SidecarStyle) -> list[tuple[P, P, tuple[P, ...]]]:
     """The sidecars one shot's files get in `style`: (image, sidecar, the other style's sidecars).
 
     The other style's sidecars are only read: a rating the photographer set there must win too.
     """
-    if style not in SIDECAR_STYLES:
+    if style not in tuple(SidecarStyle):
         raise ValueError(f"unknown sidecar style {style!r}")
     owner = next((f for f in files if is_raw_name(f.name)), files[0])
     targets: list[tuple[P, P, tuple[P, ...]]] = []
-    if style in ("darktable", "both"):
+    if style in (SidecarStyle.DARKTABLE, SidecarStyle.BOTH):
         targets += [(f, darktable_sidecar(f), (lightroom_sidecar(f),)) for f in files]
-    if style in ("lightroom", "both"):
+    if style in (SidecarStyle.LIGHTROOM, SidecarStyle.BOTH):
         targets.append((owner, lightroom_sidecar(owner), tuple(darktable_sidecar(f) for f in files)))
     return targets

@@ -14,10 +14,10 @@ from pathlib import Path
 from burstd.store.cache import Cache
 from burstd.darktable.lock import ADVICE, DarktableState, process_alive
 from burstd.errors import CacheError
+from burstd.exit_codes import ExitCode
 
 STALE_AFTER = 60.0  # seconds without a heartbeat after which the daemon counts as gone
 RECENT_ERRORS = 3600.0  # errors this recent make a running daemon unhealthy
-EXIT_HEALTHY, EXIT_PROBLEMS, EXIT_NOT_RUNNING = 0, 1, 3
 
 
 def gather(cache_path: Path, now: float | None = None, darktable: DarktableState | None = None) -> dict:
@@ -66,10 +66,10 @@ def _darktable_warnings(darktable: DarktableState | None) -> list[str]:
     return [f"darktable is open ({where}){imported}: {ADVICE}"]
 
 
-def exit_code(info: dict) -> int:
+def exit_code(info: dict) -> ExitCode:
     if not info["running"]:
-        return EXIT_NOT_RUNNING
-    return EXIT_PROBLEMS if info["problems"] else EXIT_HEALTHY
+        return ExitCode.NOT_RUNNING
+    return ExitCode.FAILED if info["problems"] else ExitCode.OK
 
 
 def render(info: dict) -> str:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from burstd.models import Burst, RatedBurst, RatedShot, ScanSettings, SidecarFields
+from burstd.models import Burst, Colour, RatedBurst, RatedShot, ScanSettings, SidecarFields
 
 PICK_TAG = "burstd|pick"
-COLOURS = {"red": 0, "yellow": 1, "green": 2, "blue": 3, "purple": 4}  # darktable's label numbers
+# darktable's label numbers: red 0, yellow 1, green 2, blue 3, purple 4, the order of `Colour`.
+COLOURS: dict[Colour, int] = {colour: number for number, colour in enumerate(Colour)}
 DIGIKAM_REJECTED, DIGIKAM_ACCEPTED = 1, 3
 
 

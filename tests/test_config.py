@@ -24,7 +24,7 @@ from burstd.config.files import (
     load_global,
 )
 from burstd.errors import ConfigError
-from burstd.models import ScanSettings
+from burstd.models import Method, ScanSettings, Scheme
 from burstd.config.rules import toml_value, values_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -161,7 +161,7 @@ def test_problems_of_every_folder_file_on_the_way_are_listed(tmp_path: Path) -> 
         ('singleton_rating = "max_rank"', {"singleton_rating": None}),
         ("reject_below = 0.3", {"reject_below": 0.3}),
         ('reject_below = "off"', {"reject_below": None}),
-        ('method = "features"\nscheme = "linear"', {"method": "features", "scheme": "linear"}),
+        ('method = "features"\nscheme = "linear"', {"method": Method.FEATURES, "scheme": Scheme.LINEAR}),  # read as the enums
         ("exclude = true\nworkers = 0", {"exclude": True, "workers": 0}),
         ("quiet_seconds = 3600", {"quiet_seconds": 3600.0}),
         ("quiet_seconds = 0.5\nworkers = 8", {"quiet_seconds": 0.5, "workers": 8}),

@@ -1,4 +1,5 @@
-"""The README documents every scan option, and CI runs the very test command the README gives."""
+"""The README documents every command and every option by its exact name, in that command's own
+section; and CI runs the very test command the README gives."""
 
 from __future__ import annotations
 
@@ -7,29 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from burstd.cli.main import build_parser
+from burstd.cli.parser import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
-
-
-def scan_actions():
-    parser = build_parser()
-    sub = next(a for a in parser._actions if a.dest == "command")
-    return [a for a in sub.choices["scan"]._actions if a.option_strings and a.dest != "help"]
-
-
-@pytest.mark.parametrize("action", scan_actions(), ids=lambda a: a.option_strings[-1])
-def test_every_scan_option_has_help_and_is_in_the_readme(action) -> None:
-    assert action.help, f"{action.option_strings} has no help"
-    assert any(f"`{opt}`" in README or f"`{opt} " in README for opt in action.option_strings), action.option_strings
-
-
-def test_ci_runs_the_readme_test_command() -> None:
-    blocks = re.findall(r"```sh\n(.*?)\n```", README, flags=re.S)
-    test_command = next(b for b in blocks if "pytest" in b).strip()
-    ci = (ROOT / ".ci" / "run").read_text()
-    assert test_command in ci.splitlines()
+HEADING = re.compile(r"^(#+) (.*)$", flags=re.M)
 
 
 def all_commands():
@@ -42,11 +25,54 @@ def all_commands():
                 yield from ((f"{name} {n}", c) for n, c in action.choices.items())
 
 
+def options(command) -> list:
+    return [a for a in command._actions if a.option_strings and a.dest != "help"]
+
+
+def section_of(name: str, readme: str = README) -> str:
+    """The README's text about `burstd <name>`: the section under the heading that names it (with its
+    sub-sections), else the smallest section that mentions it (`install-service`, `config show`)."""
+    headings = list(HEADING.finditer(readme))
+    sections = []
+    for i, heading in enumerate(headings):
+        level = len(heading.group(1))
+        end = next((h.start() for h in headings[i + 1:] if len(h.group(1)) <= level), len(readme))
+        sections.append((heading.group(2), readme[heading.start():end]))
+    own = [text for title, text in sections if f"`burstd {name}`" in title]
+    if own:
+        return own[0]
+    mentioning = [text for _, text in sections if whole(f"burstd {name}", text)]
+    assert mentioning, f"`burstd {name}` is missing from the README"
+    return min(mentioning, key=len)
+
+
+def whole(word: str, text: str) -> bool:
+    """`word` occurs in `text` as a whole option or command: `--output` is not found in `--output-dir`."""
+    return re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text) is not None
+
+
 @pytest.mark.parametrize(("name", "command"), list(all_commands()), ids=lambda v: v if isinstance(v, str) else "")
 def test_every_command_is_documented_with_an_example(name: str, command) -> None:
-    assert f"burstd {name}" in README, f"`burstd {name}` is missing from the README"
+    assert whole(f"burstd {name}", README), f"`burstd {name}` is missing from the README"
     assert "Example: burstd" in (command.description or ""), f"`burstd {name}` --help has no example"
-    for action in command._actions:
-        if action.option_strings and action.dest != "help":
-            assert action.help, f"{name} {action.option_strings} has no help"
-            assert any(opt in README for opt in action.option_strings), f"{name} {action.option_strings} not in README"
+    for action in options(command):
+        assert action.help, f"{name} {action.option_strings} has no help"
+
+
+@pytest.mark.parametrize(("name", "command"), list(all_commands()), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_option_is_in_its_commands_readme_section(name: str, command) -> None:
+    section = section_of(name)
+    missing = [opt for action in options(command) for opt in action.option_strings if not whole(opt, section)]
+    assert not missing, f"`burstd {name}`: {missing} not in its README section"
+
+
+def test_a_substring_is_not_an_option() -> None:
+    assert whole("--output", "`-o`, `--output FILE`") and whole("-r", "[-r]") and whole("-v", "`-v`, `--verbose`")
+    assert not whole("--output", "--output-dir") and not whole("-r", "--recursive") and not whole("-o", "--no-enable")
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    blocks = re.findall(r"```sh\n(.*?)\n```", README, flags=re.S)
+    test_command = next(b for b in blocks if "pytest" in b).strip()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert test_command in ci.splitlines()

@@ -440,7 +440,7 @@ def test_a_file_that_is_not_burstds_database_is_never_touched(burstd, tmp_path: 
     notes = tmp_path / "notes.txt"
     notes.write_text("not a database, and not burstd's\n" * 200)
     before = notes.read_bytes()
-    result = burstd("scan", folder, "--cache", notes, check=2)
+    result = burstd("scan", folder, "--cache", notes, check=1)  # not usage: exit_codes.exit_code_for
     assert result.stderr.startswith(f"burstd: cannot use the cache {notes}: file is not a database")
     assert "Traceback" not in result.stderr
     assert notes.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "staging"]
@@ -456,7 +456,7 @@ def test_another_programs_sqlite_database_is_never_touched(burstd, tmp_path: Pat
     conn.commit()
     conn.close()
     before = theirs.read_bytes()
-    result = burstd("scan", folder, "--cache", theirs, check=2)
+    result = burstd("scan", folder, "--cache", theirs, check=1)
     assert result.stderr.strip() == f"burstd: cannot use the cache {theirs}: it is another program's database (burstd starts its own empty)"
     assert theirs.read_bytes() == before and not Path(f"{theirs}-wal").exists()
 
@@ -491,7 +491,7 @@ def test_a_database_locked_for_too_long_is_a_clear_message(tmp_path: Path, monke
     holder.execute("BEGIN EXCLUSIVE")
     try:
         capsys.readouterr()
-        assert main(["scan", str(folder), "--cache", str(db)]) == 2
+        assert main(["scan", str(folder), "--cache", str(db)]) == 1  # a locked database is not a usage error
     finally:
         holder.execute("ROLLBACK")
         holder.close()

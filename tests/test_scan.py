@@ -194,7 +194,7 @@ def test_usage_errors_exit_2(burstd, tmp_path: Path) -> None:
     assert burstd("scan", tmp_path / "missing").returncode == 2
     result = burstd("scan", tmp_path, "-m", "9", "-d", "3")
     assert result.returncode == 2
-    assert "--max_rank" in result.stderr and "--diff" in result.stderr  # every problem at once
+    assert "--max-rank: expected an integer 1-5, got 9" in result.stderr and "--diff" in result.stderr  # every problem at once
     assert burstd("scan").returncode == 2
 
 

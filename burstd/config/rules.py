@@ -2,7 +2,7 @@
 
 This is the pure half of the configuration layer (the loaders live in `burstd.config.files`): every function
 takes dicts parsed from TOML and returns values plus a list of problems, so a file with five mistakes
-is reported once with all five. Defaults are never written here: they are read from `FolderSettings`
+is reported once with all five. `scan`'s command line is checked by the same rules (`validate_given`). Defaults are never written here: they are read from `FolderSettings`
 and `ScanSettings`, the one place they live.
 """
 
@@ -13,8 +13,9 @@ import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-from burstd.models import ScanSettings
+from burstd.models import Colour, Method, ScanSettings, Scheme, SidecarStyle
 
 FOLDER_FILE = ".burstd.toml"
 
@@ -57,8 +58,15 @@ def _is_number(value: object) -> bool:
     return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)  # type: ignore[arg-type]
 
 
-def _choice(*options: str) -> Rule:
-    return Rule(" or ".join(json.dumps(o) for o in options), lambda v: isinstance(v, str) and v in options)
+def _choice(choices: type[StrEnum], off: Mapping[str, object] | None = None) -> Rule:
+    """One of the members of `choices` (read as the member itself), or a word of `off`."""
+    names = [json.dumps(c.value) for c in choices]
+    if off:  # "red", "yellow", ... or "off"
+        expected = ", ".join(names) + " or " + " or ".join(json.dumps(w) for w in off)
+    else:
+        expected = " or ".join(names)
+    # Every accepted value is a word: a member's own string, or one of `off`.
+    return Rule(expected, lambda v: False, {**{c.value: c for c in choices}, **(off or {})})
 
 
 def _integer(low: int, high: int | None, expected: str, words: Mapping[str, object] | None = None) -> Rule:
@@ -76,11 +84,11 @@ def _string_list(value: object) -> bool:
 # The keys a `.burstd.toml` (and the global file, as defaults for every folder) may set, in the order
 # `config show` and the examples list them. Every one but quiet_seconds and report is a `ScanSettings` field.
 FOLDER_RULES: dict[str, Rule] = {
-    "method": _choice("hash", "features"),
+    "method": _choice(Method),
     "threshold": _number(lambda v: 0 < v <= 1, 'a number above 0 and at most 1, or "adaptive"', {"adaptive": None}),
     "max_gap": _number(lambda v: v > 0, "a number of seconds above 0"),
     "max_rank": _integer(1, 5, "an integer 1-5"),
-    "scheme": _choice("tiers", "linear"),
+    "scheme": _choice(Scheme),
     "singleton_rating": _integer(-1, 5, 'an integer -1 to 5, or "max_rank"', {"max_rank": None}),
     "reject_below": _number(lambda v: 0 < v < 1, 'a number above 0 and below 1, or "off"', {"off": None}),
     "exclude": Rule("true or false", lambda v: isinstance(v, bool)),
@@ -88,12 +96,9 @@ FOLDER_RULES: dict[str, Rule] = {
     "workers": _integer(0, None, "an integer 0 or more (0: one per core)"),
     "report": Rule("true or false", lambda v: isinstance(v, bool)),
     "tags": Rule("true or false", lambda v: isinstance(v, bool)),
-    "pick_label": Rule(
-        '"red", "yellow", "green", "blue", "purple" or "off"',
-        lambda v: v in ("red", "yellow", "green", "blue", "purple"), {"off": None},
-    ),
+    "pick_label": _choice(Colour, {"off": None}),
     "digikam_pick_labels": Rule("true or false", lambda v: isinstance(v, bool)),
-    "sidecar_style": _choice("darktable", "lightroom", "both"),
+    "sidecar_style": _choice(SidecarStyle),
 }
 # Keys about the daemon as a whole, meaningful only in the global file.
 GLOBAL_RULES: dict[str, Rule] = {
@@ -130,8 +135,32 @@ def validate_table(table: Mapping[str, object], source: str, *, is_global: bool)
         if ok:
             values[key] = value
         else:
-            problems.append(f"{source}: key '{key}': expected {rule.expected}, got {show_value(raw)}")
+            problems.append(f"{source}: key '{key}': {mismatch(rule, raw)}")
     return values, problems
+
+
+def validate_given(given: Mapping[str, object], names: Mapping[str, str]) -> tuple[dict[str, object], list[str]]:
+    """Values for folder keys given another way than a file (the command line), read by the same rules.
+
+    Returns the valid values, and a problem for every invalid one (all of them), named by `names[key]`:
+    "--max-rank: expected an integer 1-5, got 9". Keys with no rule (scan's --force, --dry-run ...) are
+    taken as given.
+    """
+    values: dict[str, object] = {}
+    problems: list[str] = []
+    for key, raw in given.items():
+        rule = FOLDER_RULES.get(key)
+        ok, value = rule.read(raw) if rule else (True, raw)
+        if ok:
+            values[key] = value
+        else:
+            problems.append(f"{names[key]}: {mismatch(rule, raw)}")  # type: ignore[arg-type]
+    return values, problems
+
+
+def mismatch(rule: Rule, raw: object) -> str:
+    """What is wrong with `raw`: "expected an integer 1-5, got 9"."""
+    return f"expected {rule.expected}, got {show_value(raw)}"
 
 
 def merge_layers(

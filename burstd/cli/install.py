@@ -1,0 +1,28 @@
+"""`burstd install-service`: its option and the command that installs the systemd user service."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from burstd.cli.options import add_command
+from burstd.exit_codes import ExitCode, exit_code_for
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = add_command(commands, "install-service", cmd_install_service, help="install and start the systemd user service")
+    parser.add_argument("--no-enable", action="store_true", help="only write the unit file")
+
+
+def cmd_install_service(args: argparse.Namespace) -> int:
+    """Write ~/.config/systemd/user/burstd.service running this burstd, then
+    `systemctl --user enable --now burstd`. Example: burstd install-service"""
+    from burstd.daemon.systemd import install_service
+
+    try:
+        for line in install_service(enable=not args.no_enable):
+            print(line)
+    except OSError as exc:  # the unit file or its folder could not be written
+        print(f"burstd: {exc}", file=sys.stderr)
+        return exit_code_for(exc)
+    return ExitCode.OK

@@ -1,0 +1,102 @@
+"""What several commands share: their common options (each defined once), the options that set a
+configuration key, where the database is when `--cache` is not given, and `--json` output.
+
+Light on purpose: every command module imports this, and `burstd status` must stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+
+from burstd.errors import ConfigError
+
+ANALYSIS_CACHE = "analysis cache (default $XDG_STATE_HOME/burstd/cache.sqlite3)"
+CONFIGURED_CACHE = "database (default: the config's `cache`, else $XDG_STATE_HOME/burstd/cache.sqlite3)"
+GLOBAL_CONFIG = "global configuration (default $XDG_CONFIG_HOME/burstd/config.toml)"
+
+
+def add_cache(parser: argparse.ArgumentParser, help: str = ANALYSIS_CACHE) -> None:
+    parser.add_argument("--cache", type=Path, metavar="FILE", help=help)
+
+
+def add_config(parser: argparse.ArgumentParser, help: str = GLOBAL_CONFIG) -> None:
+    parser.add_argument("--config", type=Path, metavar="FILE", help=help)
+
+
+def add_json(parser: argparse.ArgumentParser, help: str = "print the result as JSON on stdout") -> None:
+    parser.add_argument("--json", action="store_true", help=help)
+
+
+def add_verbose(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument("-v", "--verbose", action="store_true", help=help)
+
+
+def add_command(
+    commands: argparse._SubParsersAction, name: str, handler: Callable[[argparse.Namespace], int], help: str
+) -> argparse.ArgumentParser:
+    """The sub-command `name`, run by `handler`, whose docstring is its --help description."""
+    description = inspect.cleandoc(handler.__doc__ or "").replace("%", "%%")  # argparse formats with %
+    parser = commands.add_parser(name, help=help, description=description)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def choices(enum: type[StrEnum]) -> list[str]:
+    """An enum's values as argparse `choices` (plain strings, so its messages show 'tiers', not Scheme.TIERS)."""
+    return [member.value for member in enum]
+
+
+def setting_value(text: str) -> object:
+    """A command-line value as TOML would have given it (int, float, else the word), for the config's rules."""
+    for number in (int, float):
+        try:
+            return number(text)
+        except ValueError:
+            pass
+    return text
+
+
+class SettingOptions:
+    """Adds options that set a configuration key, and remembers the flag that names each key in messages.
+
+    An option not given is absent from the parsed namespace (argparse.SUPPRESS), so the defaults come
+    from `ScanSettings` alone and `given` holds only what the user typed.
+    """
+
+    def __init__(self, parser: argparse.ArgumentParser) -> None:
+        self.parser = parser
+        self.flags: dict[str, str] = {}
+        parser.set_defaults(setting_flags=self.flags)
+
+    def add(self, *flags: str, key: str | None = None, **kwargs: object) -> None:
+        if kwargs.get("action") is None:
+            kwargs["type"] = setting_value  # checked by the rule of `key`, not by argparse
+        action = self.parser.add_argument(*flags, dest=key, default=argparse.SUPPRESS, **kwargs)  # type: ignore[arg-type]
+        self.flags[action.dest] = action.option_strings[-1]
+
+    @staticmethod
+    def given(args: argparse.Namespace) -> dict[str, object]:
+        """The settings the user gave on the command line, by configuration key."""
+        return {key: getattr(args, key) for key in args.setting_flags if hasattr(args, key)}
+
+
+def configured_cache(config_path: Path | None) -> Path:
+    """The database the daemon uses: the global configuration's `cache`, else the default path."""
+    from burstd.config.files import load_global
+    from burstd.store.cache import default_cache_path
+
+    try:
+        return load_global(config_path).cache or default_cache_path()
+    except ConfigError:
+        return default_cache_path()
+
+
+def print_json(data: object, default: Callable[[object], object] | None = None) -> None:
+    json.dump(data, sys.stdout, indent=1, default=default)
+    sys.stdout.write("\n")
