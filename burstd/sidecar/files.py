@@ -107,6 +107,7 @@ def _write(
     journal: Journal | None,
     memo: xmp.SidecarMemo | None,
 ) -> SidecarWrite:
+    """`write_sidecar`, raising SidecarError or OSError: decide unread if possible, else read, decide, apply."""
     held = memo if memo is not None and not exclude and fingerprint(path) == memo.fingerprint else None
     exists = exclude and os.path.lexists(path)
     known = None if held is None else held.state
