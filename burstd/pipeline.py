@@ -26,7 +26,7 @@ from burstd.grouping import GroupingParams, regroup
 from burstd.models import Analysis, FileProblem, RatedBurst, ScanSettings, SidecarAction, SidecarOutcome, Shot
 from burstd.naming import is_raw_name, natural_key, shot_stem, sidecar_targets
 from burstd.ranking import rate_burst
-from burstd.sidecar.files import apply_sidecar, known_state
+from burstd.sidecar.files import known_state, write_sidecar
 from burstd.tagging import sidecar_fields
 from burstd.sidecar.xmp import SidecarMemo, is_manual
 
@@ -254,8 +254,8 @@ def write(
         elif (held := _rated_elsewhere(sidecar, others, memos, learnt, settings)) is not None:
             outcome = held
         else:
-            outcome, memo = apply_sidecar(
-                image, fields, memo=memos.get(sidecar), sidecar=sidecar,
+            outcome, memo = write_sidecar(
+                sidecar, fields, memo=memos.get(sidecar),
                 force=settings.force, dry_run=settings.dry_run, exclude=settings.exclude, journal=journal,
             )
             if memo is not None and memo is not memos.get(sidecar):  # None on a dry run

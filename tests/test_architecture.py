@@ -42,6 +42,7 @@ LAYERS: dict[str, int] = {
     "burstd.report.html": PURE,
     # Thin edges, one owner each: decoding, files on disk, the database, configuration files, darktable.
     "burstd.fsio": EDGE,
+    "burstd.exiv2": EDGE,
     "burstd.discover": EDGE,
     "burstd.analysis": EDGE,
     "burstd.sidecar": EDGE,
@@ -65,6 +66,11 @@ FORBIDDEN_IN_PURE = {"os", "sqlite3", "sqlite_utils", "watchdog", "pyexiv2", "ra
                      "tempfile", "tomllib", "socket", "signal", "threading"}  # computing with numpy or cv2 is fine
 # SQL: burstd's own database has one owner; darktable's library is read (read-only) by darktable code.
 SQL_OWNERS = ("burstd.store", "burstd.darktable.library")
+# exiv2 keeps process-wide state behind one lock: one module alone may call it.
+EXIV2_OWNER = "burstd.exiv2"
+# Files beside the photographer's are written one way (temp, fsync, replace); the store only moves
+# a broken database aside.
+RENAMERS = ("burstd.fsio", "burstd.store")
 
 
 def module_name(path: Path) -> str:
@@ -129,6 +135,29 @@ def test_pure_core_touches_no_disk(name: str) -> None:
 def test_only_the_store_speaks_sql(name: str) -> None:
     if not name.startswith(SQL_OWNERS):
         assert not imports_of(name) & {"sqlite3", "sqlite_utils"}, name
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_only_the_exiv2_adapter_imports_pyexiv2(name: str) -> None:
+    if name != EXIV2_OWNER:
+        assert not {i.split(".")[0] for i in imports_of(name)} & {"pyexiv2", "exiv2"}, name
+
+
+def calls_of(name: str) -> set[str]:
+    """`module.function` for every call of an attribute of a plain name (`os.replace(...)`)."""
+    tree = ast.parse(MODULES[name].read_text())
+    return {
+        f"{node.func.value.id}.{node.func.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+    }
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_only_fsio_writes_through_a_temp_file(name: str) -> None:
+    if not name.startswith(RENAMERS):
+        hand_written = {"os.replace", "os.rename", "os.link", "tempfile.mkstemp", "tempfile.NamedTemporaryFile"}
+        assert not calls_of(name) & hand_written, f"{name}: write files with burstd.fsio.write_atomically"
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))

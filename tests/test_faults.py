@@ -33,7 +33,8 @@ from pathlib import Path
 import pytest
 
 from burstd.config.files import FOLDER_KEYS, GLOBAL_KEYS
-from burstd.sidecar.files import TEMP_PATTERN, read_sidecar
+from burstd.fsio import TEMP_PATTERN
+from burstd.sidecar.files import read_sidecar
 from tests import test_daemon
 from tests.conftest import ROOT
 from tests.helpers_exiftool import EXIFTOOL, exiftool_tags, needs_exiftool, without

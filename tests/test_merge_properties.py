@@ -27,11 +27,12 @@ import pytest
 from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
 
-from burstd.sidecar import files as sidecars
+from burstd import exiv2
 
 from burstd.sidecar import xmp
 from burstd.models import SidecarAction, SidecarFields
-from burstd.sidecar.files import sidecar_path, write_sidecar
+from burstd.naming import darktable_sidecar
+from burstd.sidecar.files import write_sidecar
 from tests import xmp_forms
 from tests.helpers_exiftool import ExiftoolProcess, needs_exiftool
 from tests.xmp_forms import Sidecar
@@ -160,7 +161,7 @@ def _place(folder: Path, sidecar: Sidecar) -> Path:
     """A copy of a real photo with `sidecar` beside it; returns the photo."""
     image = folder / "IMG_0001.jpg"
     shutil.copyfile(PHOTO, image)
-    sidecar_path(image).write_bytes(sidecar.data)
+    darktable_sidecar(image).write_bytes(sidecar.data)
     return image
 
 
@@ -176,9 +177,9 @@ def test_merge_changes_only_what_burstd_owns(exiftool: ExiftoolProcess, form: st
     with tempfile.TemporaryDirectory(prefix="burstd-merge-") as tmp:
         folder = Path(tmp)
         image = _place(folder, sidecar)
-        path = sidecar_path(image)
+        path = darktable_sidecar(image)
 
-        outcome = write_sidecar(image, fields, force=force)
+        outcome = write_sidecar(darktable_sidecar(image), fields, force=force).outcome
 
         after = path.read_bytes()
         event(f"action: {outcome.action}" + (" (exotic form)" if sidecar.exotic else ""))
@@ -194,7 +195,7 @@ def test_merge_changes_only_what_burstd_owns(exiftool: ExiftoolProcess, form: st
         assert outcome.action is _expected_action(sidecar, fields, force)
 
         # 3. a second merge writes nothing
-        again = write_sidecar(image, fields, force=force)
+        again = write_sidecar(darktable_sidecar(image), fields, force=force).outcome
         kept = outcome.action is SidecarAction.KEPT_MANUAL
         assert again.action is (SidecarAction.KEPT_MANUAL if kept else SidecarAction.UNCHANGED)
         assert path.read_bytes() == after and _leftovers(folder) == []
@@ -216,7 +217,7 @@ def test_merge_changes_only_what_burstd_owns(exiftool: ExiftoolProcess, form: st
         assert _owned_part(tags_after) == _owned_tags(fields)
 
         # 5. exiv2 reads it, as the old metadata plus burstd's values
-        seen_before, seen_after = sidecars._exiv2_read(path, sidecar.data), sidecars._exiv2_read(path, after)
+        seen_before, seen_after = exiv2.read_xmp(sidecar.data), exiv2.read_xmp(after)
         assert _exiv2_without_owned(seen_after) == _exiv2_without_owned(seen_before)
         assert {k: seen_after.get(k) for k in xmp.OWNED} == xmp.owned_values(fields)
 
@@ -228,7 +229,7 @@ def test_realistic_forms_are_accepted(form: str, data: st.DataObject) -> None:
     sidecar, fields, force = data.draw(merges(form, exotic=False))
     with tempfile.TemporaryDirectory(prefix="burstd-merge-") as tmp:
         image = _place(Path(tmp), sidecar)
-        outcome = write_sidecar(image, fields, force=force)
+        outcome = write_sidecar(darktable_sidecar(image), fields, force=force).outcome
         event(f"action: {outcome.action}")
         for feature in sidecar.features:
             event(feature)
@@ -246,11 +247,11 @@ def test_exotic_forms_are_refused_and_left_alone(form: str, why: str, data: st.D
         folder = Path(tmp)
         image = _place(folder, Sidecar(exotic, sidecar.form, sidecar.owned, why))
 
-        outcome = write_sidecar(image, fields, force=force)
+        outcome = write_sidecar(darktable_sidecar(image), fields, force=force).outcome
 
         assert outcome.action is SidecarAction.FAILED
         assert outcome.reason and "\n" not in outcome.reason
-        assert sidecar_path(image).read_bytes() == exotic
+        assert darktable_sidecar(image).read_bytes() == exotic
         assert _leftovers(folder) == []
 
 
@@ -260,11 +261,11 @@ def test_new_sidecar_holds_only_burstds_properties(exiftool: ExiftoolProcess, fi
     with tempfile.TemporaryDirectory(prefix="burstd-merge-") as tmp:
         image = Path(tmp) / "IMG_0001.jpg"
         shutil.copyfile(PHOTO, image)
-        path = sidecar_path(image)
+        path = darktable_sidecar(image)
 
-        assert write_sidecar(image, fields).action is SidecarAction.CREATED
+        assert write_sidecar(darktable_sidecar(image), fields).outcome.action is SidecarAction.CREATED
         created = path.read_bytes()
-        assert write_sidecar(image, fields).action is SidecarAction.UNCHANGED
+        assert write_sidecar(darktable_sidecar(image), fields).outcome.action is SidecarAction.UNCHANGED
         assert path.read_bytes() == created
 
         (tags,) = exiftool.tags(path)

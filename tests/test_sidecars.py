@@ -17,10 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from burstd.sidecar import files as sidecars
+from burstd import fsio
 from burstd.errors import SidecarError
 from burstd.models import SidecarAction, SidecarFields
-from burstd.sidecar.files import read_sidecar, sidecar_path, write_sidecar
+from burstd.naming import darktable_sidecar
+from burstd.sidecar import files as sidecars
+from burstd.sidecar.files import read_sidecar, write_sidecar
 from tests.helpers_exiftool import EXIFTOOL, exiftool_tags, needs_exiftool, without
 
 DATA = Path(__file__).parent / "data" / "sidecars"
@@ -40,7 +42,7 @@ def place(tmp_path: Path, sample: str, image_name: str = "IMG_0001.CR2", mode: i
     """Put a copy of a sample sidecar beside a (never opened) image; returns the image."""
     image = tmp_path / image_name
     image.write_bytes(b"not really a raw file")
-    target = sidecar_path(image)
+    target = darktable_sidecar(image)
     shutil.copyfile(DATA / sample, target)
     target.chmod(mode)
     return image
@@ -70,9 +72,9 @@ def prefixes(text: str) -> set[str]:
     return set(re.findall(r"xmlns:([\w.-]+)=", text))
 
 
-def test_sidecar_path_is_full_name_plus_xmp() -> None:
-    assert sidecar_path(Path("/p/IMG_0001.CR2")) == Path("/p/IMG_0001.CR2.xmp")
-    assert sidecar_path(Path("a.b.jpg")) == Path("a.b.jpg.xmp")
+def test_darktable_sidecar_is_full_name_plus_xmp() -> None:
+    assert darktable_sidecar(Path("/p/IMG_0001.CR2")) == Path("/p/IMG_0001.CR2.xmp")
+    assert darktable_sidecar(Path("a.b.jpg")) == Path("a.b.jpg.xmp")
 
 
 # --- new sidecars -------------------------------------------------------------------------------
@@ -84,7 +86,7 @@ def test_new_sidecar(tmp_path: Path, rating: int) -> None:
     image.write_bytes(b"raw bytes")
     fields = SidecarFields(rating=rating, burst_id='b<1>&"2"', rank=2, burst_size=3, sharpness=0.25)
 
-    outcome = write_sidecar(image, fields)
+    outcome = write_sidecar(darktable_sidecar(image), fields).outcome
 
     path = tmp_path / "IMG_0002.CR2.xmp"
     assert (outcome.path, outcome.action, outcome.reason) == (path, SidecarAction.CREATED, "")
@@ -96,7 +98,7 @@ def test_new_sidecar(tmp_path: Path, rating: int) -> None:
 
 
 def test_new_sidecar_is_read_back_the_same(tmp_path: Path) -> None:
-    write_sidecar(tmp_path / "a.jpg", FIELDS)
+    write_sidecar(darktable_sidecar(tmp_path / "a.jpg"), FIELDS)
     state = read_sidecar(tmp_path / "a.jpg.xmp")
     assert state is not None and (state.rating, state.burstd_rating) == (3, 3)
     assert read_sidecar(tmp_path / "missing.jpg.xmp") is None
@@ -106,7 +108,7 @@ def test_sidecar_appearing_while_creating_is_kept(tmp_path: Path, monkeypatch: p
     theirs = (DATA / "IMG_5910.xmp").read_bytes()
     monkeypatch.setattr(sidecars, "_before_replace", lambda path: path.write_bytes(theirs))
 
-    outcome = write_sidecar(tmp_path / "a.jpg", FIELDS)
+    outcome = write_sidecar(darktable_sidecar(tmp_path / "a.jpg"), FIELDS).outcome
 
     assert (outcome.action, outcome.reason) == (SidecarAction.FAILED, sidecars.APPEARED)
     assert (tmp_path / "a.jpg.xmp").read_bytes() == theirs
@@ -118,10 +120,11 @@ def test_sidecar_appearing_while_creating_is_kept(tmp_path: Path, monkeypatch: p
 
 def test_update_keeps_every_darktable_property(tmp_path: Path) -> None:
     image = place(tmp_path, "IMG_0001.CR2.xmp", mode=0o640)
-    path = sidecar_path(image)
+    path = darktable_sidecar(image)
     before_text, before_tags = path.read_text(), exiftool_tags(path)
 
-    outcome = write_sidecar(image, FIELDS, force=True)  # darktable's default 1 star counts as manual
+    # darktable's default 1 star counts as manual
+    outcome = write_sidecar(darktable_sidecar(image), FIELDS, force=True).outcome
 
     assert (outcome.action, outcome.previous_rating) == (SidecarAction.UPDATED, 1)
     after_text, after_tags = path.read_text(), exiftool_tags(path)
@@ -150,10 +153,10 @@ def _element(text: str, name: str) -> str:
 
 def test_update_keeps_lightroom_sidecar_and_its_xpacket(tmp_path: Path) -> None:
     image = place(tmp_path, "IMG_5910.xmp", image_name="IMG_5910.jpg")
-    path = sidecar_path(image)
+    path = darktable_sidecar(image)
     before_bytes, before_tags = path.read_bytes(), exiftool_tags(path)
 
-    outcome = write_sidecar(image, FIELDS, force=True)
+    outcome = write_sidecar(darktable_sidecar(image), FIELDS, force=True).outcome
 
     assert (outcome.action, outcome.previous_rating) == (SidecarAction.UPDATED, 3)
     after_bytes = path.read_bytes()
@@ -167,10 +170,10 @@ def test_update_keeps_lightroom_sidecar_and_its_xpacket(tmp_path: Path) -> None:
 
 def test_rating_element_is_updated_not_duplicated(tmp_path: Path) -> None:
     image = place(tmp_path, "exiftool_rating_element.xmp", image_name="a.jpg")
-    path = sidecar_path(image)
+    path = darktable_sidecar(image)
     before_tags = exiftool_tags(path)
 
-    outcome = write_sidecar(image, FIELDS, force=True)
+    outcome = write_sidecar(darktable_sidecar(image), FIELDS, force=True).outcome
 
     assert outcome.action is SidecarAction.UPDATED
     text = path.read_text()
@@ -182,10 +185,10 @@ def test_rating_element_is_updated_not_duplicated(tmp_path: Path) -> None:
 
 def test_sidecar_without_rating_or_xpacket_gets_burstd_rating(tmp_path: Path) -> None:
     image = place(tmp_path, "digikam_no_xpacket.xmp", image_name="a.jpg")
-    path = sidecar_path(image)
+    path = darktable_sidecar(image)
     before_bytes, before_tags = path.read_bytes(), exiftool_tags(path)
 
-    outcome = write_sidecar(image, FIELDS)  # no xmp:Rating at all: nothing manual to protect
+    outcome = write_sidecar(darktable_sidecar(image), FIELDS).outcome  # no xmp:Rating at all: nothing manual to protect
 
     assert (outcome.action, outcome.previous_rating) == (SidecarAction.UPDATED, None)
     after = path.read_bytes()
@@ -204,12 +207,12 @@ def test_prefixes_seen_in_one_sidecar_never_leak_into_another(tmp_path: Path) ->
         'xmlns:darktable="http://example.com/not-darktable/" dt:xmp_version="5" darktable:x="1"/>'
         "</rdf:RDF></x:xmpmeta>"
     )
-    assert write_sidecar(tmp_path / "odd.jpg", FIELDS).action is SidecarAction.UPDATED
+    assert write_sidecar(darktable_sidecar(tmp_path / "odd.jpg"), FIELDS).outcome.action is SidecarAction.UPDATED
     image = place(tmp_path, "IMG_0001.CR2.xmp")
 
-    assert write_sidecar(image, FIELDS, force=True).action is SidecarAction.UPDATED
+    assert write_sidecar(darktable_sidecar(image), FIELDS, force=True).outcome.action is SidecarAction.UPDATED
 
-    text = sidecar_path(image).read_text()
+    text = darktable_sidecar(image).read_text()
     assert "dt:" not in text and text.count("darktable:operation=") == 13
 
 
@@ -218,10 +221,10 @@ def test_prefixes_seen_in_one_sidecar_never_leak_into_another(tmp_path: Path) ->
 
 def test_manual_rating_is_kept(tmp_path: Path) -> None:
     image = place(tmp_path, "IMG_5910.xmp", image_name="IMG_5910.jpg")
-    path = sidecar_path(image)
+    path = darktable_sidecar(image)
     before, mtime = path.read_bytes(), path.stat().st_mtime_ns
 
-    outcome = write_sidecar(image, FIELDS)
+    outcome = write_sidecar(darktable_sidecar(image), FIELDS).outcome
 
     assert (outcome.action, outcome.previous_rating) == (SidecarAction.KEPT_MANUAL, 3)
     assert (path.read_bytes(), path.stat().st_mtime_ns) == (before, mtime)
@@ -229,18 +232,18 @@ def test_manual_rating_is_kept(tmp_path: Path) -> None:
 
 def test_rating_changed_by_the_photographer_is_kept_unless_forced(tmp_path: Path) -> None:
     image = tmp_path / "a.jpg"
-    path = sidecar_path(image)
-    assert write_sidecar(image, FIELDS).action is SidecarAction.CREATED
+    path = darktable_sidecar(image)
+    assert write_sidecar(darktable_sidecar(image), FIELDS).outcome.action is SidecarAction.CREATED
     # Another tool (exiftool here) changes the rating and rewrites the whole packet its own way.
     subprocess.run([EXIFTOOL, "-q", "-overwrite_original", "-XMP-xmp:Rating=5", str(path)], check=True)
     assert burstd_tags(path)["XMP-burstd:Rating"] == 3
     before = path.read_bytes()
 
-    kept = write_sidecar(image, FIELDS)
+    kept = write_sidecar(darktable_sidecar(image), FIELDS).outcome
     assert (kept.action, kept.previous_rating) == (SidecarAction.KEPT_MANUAL, 5)
     assert path.read_bytes() == before
 
-    forced = write_sidecar(image, FIELDS, force=True)
+    forced = write_sidecar(darktable_sidecar(image), FIELDS, force=True).outcome
     assert (forced.action, forced.previous_rating) == (SidecarAction.UPDATED, 5)
     assert burstd_tags(path) == expected_tags(FIELDS)
     assert path.read_text().count("xmp:Rating") in (1, 2)  # one attribute or one element
@@ -248,11 +251,11 @@ def test_rating_changed_by_the_photographer_is_kept_unless_forced(tmp_path: Path
 
 def test_second_write_changes_nothing(tmp_path: Path) -> None:
     image = place(tmp_path, "digikam_no_xpacket.xmp", image_name="a.jpg")
-    path = sidecar_path(image)
-    assert write_sidecar(image, FIELDS).action is SidecarAction.UPDATED
+    path = darktable_sidecar(image)
+    assert write_sidecar(darktable_sidecar(image), FIELDS).outcome.action is SidecarAction.UPDATED
     before, mtime = path.read_bytes(), path.stat().st_mtime_ns
 
-    outcome = write_sidecar(image, FIELDS)
+    outcome = write_sidecar(darktable_sidecar(image), FIELDS).outcome
 
     assert (outcome.action, outcome.previous_rating) == (SidecarAction.UNCHANGED, 3)
     assert (path.read_bytes(), path.stat().st_mtime_ns) == (before, mtime)
@@ -260,34 +263,34 @@ def test_second_write_changes_nothing(tmp_path: Path) -> None:
 
 def test_new_values_replace_burstds_old_ones(tmp_path: Path) -> None:
     image = tmp_path / "a.jpg"
-    write_sidecar(image, FIELDS)
+    write_sidecar(darktable_sidecar(image), FIELDS).outcome
     later = SidecarFields(rating=-1, burst_id=FIELDS.burst_id, rank=4, burst_size=4, sharpness=0.1)
 
-    outcome = write_sidecar(image, later)
+    outcome = write_sidecar(darktable_sidecar(image), later).outcome
 
     assert (outcome.action, outcome.previous_rating) == (SidecarAction.UPDATED, 3)
-    assert burstd_tags(sidecar_path(image)) == expected_tags(later)
+    assert burstd_tags(darktable_sidecar(image)) == expected_tags(later)
 
 
 def test_exclude_skips_existing_sidecars_only(tmp_path: Path) -> None:
     image = place(tmp_path, "digikam_no_xpacket.xmp", image_name="a.jpg")
-    before = sidecar_path(image).read_bytes()
+    before = darktable_sidecar(image).read_bytes()
 
-    assert write_sidecar(image, FIELDS, exclude=True).action is SidecarAction.EXCLUDED
-    assert sidecar_path(image).read_bytes() == before
-    assert write_sidecar(tmp_path / "b.jpg", FIELDS, exclude=True).action is SidecarAction.CREATED
+    assert write_sidecar(darktable_sidecar(image), FIELDS, exclude=True).outcome.action is SidecarAction.EXCLUDED
+    assert darktable_sidecar(image).read_bytes() == before
+    assert write_sidecar(darktable_sidecar(tmp_path / "b.jpg"), FIELDS, exclude=True).outcome.action is SidecarAction.CREATED
 
 
 def test_dry_run_writes_nothing(tmp_path: Path) -> None:
     image = place(tmp_path, "digikam_no_xpacket.xmp", image_name="a.jpg")
-    before = sidecar_path(image).read_bytes()
+    before = darktable_sidecar(image).read_bytes()
 
-    assert write_sidecar(image, FIELDS, dry_run=True).action is SidecarAction.PLANNED
-    assert write_sidecar(tmp_path / "b.jpg", FIELDS, dry_run=True).action is SidecarAction.PLANNED
+    assert write_sidecar(darktable_sidecar(image), FIELDS, dry_run=True).outcome.action is SidecarAction.PLANNED
+    assert write_sidecar(darktable_sidecar(tmp_path / "b.jpg"), FIELDS, dry_run=True).outcome.action is SidecarAction.PLANNED
     manual = place(tmp_path, "IMG_5910.xmp", image_name="c.jpg")
-    assert write_sidecar(manual, FIELDS, dry_run=True).action is SidecarAction.KEPT_MANUAL
+    assert write_sidecar(darktable_sidecar(manual), FIELDS, dry_run=True).outcome.action is SidecarAction.KEPT_MANUAL
 
-    assert sidecar_path(image).read_bytes() == before
+    assert darktable_sidecar(image).read_bytes() == before
     assert not (tmp_path / "b.jpg.xmp").exists()
     assert leftovers(tmp_path) == []
 
@@ -312,10 +315,10 @@ DARKTABLE = (DATA / "IMG_0001.CR2.xmp").read_bytes()
 @pytest.mark.parametrize("force", [False, True])
 def test_malformed_sidecar_fails_and_is_left_alone(tmp_path: Path, content: bytes, reason: str, force: bool) -> None:
     image = tmp_path / "IMG_0001.CR2"
-    path = sidecar_path(image)
+    path = darktable_sidecar(image)
     path.write_bytes(content)
 
-    outcome = write_sidecar(image, FIELDS, force=force)
+    outcome = write_sidecar(darktable_sidecar(image), FIELDS, force=force).outcome
 
     assert outcome.action is SidecarAction.FAILED
     assert outcome.reason.startswith(reason), outcome.reason
@@ -333,37 +336,37 @@ def test_symlinked_sidecar_is_never_followed(tmp_path: Path) -> None:
     before = target.read_bytes()
     (tmp_path / "a.jpg.xmp").symlink_to(target)
 
-    outcome = write_sidecar(tmp_path / "a.jpg", FIELDS, force=True)
+    outcome = write_sidecar(darktable_sidecar(tmp_path / "a.jpg"), FIELDS, force=True).outcome
 
     assert (outcome.action, outcome.reason) == (SidecarAction.FAILED, sidecars.SYMLINK)
     assert target.read_bytes() == before and (tmp_path / "a.jpg.xmp").is_symlink()
-    assert write_sidecar(tmp_path / "a.jpg", FIELDS, exclude=True).action is SidecarAction.EXCLUDED
+    assert write_sidecar(darktable_sidecar(tmp_path / "a.jpg"), FIELDS, exclude=True).outcome.action is SidecarAction.EXCLUDED
 
 
 def test_sidecar_that_is_a_folder_fails(tmp_path: Path) -> None:
     (tmp_path / "a.jpg.xmp").mkdir()
-    outcome = write_sidecar(tmp_path / "a.jpg", FIELDS)
+    outcome = write_sidecar(darktable_sidecar(tmp_path / "a.jpg"), FIELDS).outcome
     assert (outcome.action, outcome.reason) == (SidecarAction.FAILED, "is not a regular file")
 
 
 def test_read_only_sidecar_is_not_replaced(tmp_path: Path) -> None:
     image = place(tmp_path, "digikam_no_xpacket.xmp", image_name="a.jpg", mode=0o444)
-    before = sidecar_path(image).read_bytes()
+    before = darktable_sidecar(image).read_bytes()
 
     for dry_run in (True, False):
-        outcome = write_sidecar(image, FIELDS, dry_run=dry_run)
+        outcome = write_sidecar(darktable_sidecar(image), FIELDS, dry_run=dry_run).outcome
         assert (outcome.action, outcome.reason) == (SidecarAction.FAILED, "sidecar is read-only")
 
-    assert sidecar_path(image).read_bytes() == before
-    assert sidecar_path(image).stat().st_mode & 0o777 == 0o444
+    assert darktable_sidecar(image).read_bytes() == before
+    assert darktable_sidecar(image).stat().st_mode & 0o777 == 0o444
     assert leftovers(tmp_path) == []
 
 
 @pytest.mark.parametrize("mode", [0o600, 0o640, 0o664])
 def test_original_mode_is_kept(tmp_path: Path, mode: int) -> None:
     image = place(tmp_path, "digikam_no_xpacket.xmp", image_name="a.jpg", mode=mode)
-    assert write_sidecar(image, FIELDS).action is SidecarAction.UPDATED
-    assert sidecar_path(image).stat().st_mode & 0o777 == mode
+    assert write_sidecar(darktable_sidecar(image), FIELDS).outcome.action is SidecarAction.UPDATED
+    assert darktable_sidecar(image).stat().st_mode & 0o777 == mode
 
 
 _AS_NOBODY = """
@@ -371,8 +374,9 @@ import json, os, sys
 from pathlib import Path
 from burstd.sidecar.files import write_sidecar  # everything imported before dropping privileges
 from burstd.models import SidecarFields
+from burstd.naming import darktable_sidecar
 os.setgid(65534); os.setuid(65534)
-o = write_sidecar(Path(sys.argv[1]), SidecarFields(rating=3, burst_id="b", rank=1, burst_size=1, sharpness=1.0))
+o = write_sidecar(darktable_sidecar(Path(sys.argv[1])), SidecarFields(rating=3, burst_id="b", rank=1, burst_size=1, sharpness=1.0)).outcome
 print(json.dumps([o.action, o.reason]))
 """
 
@@ -390,11 +394,11 @@ def test_unreadable_sidecar_fails(tmp_path: Path) -> None:
                 pytest.skip(f"cannot drop to nobody: {child.stderr.strip()[-200:]}")
             action, reason = json.loads(child.stdout)
         else:
-            outcome = write_sidecar(image, FIELDS)
+            outcome = write_sidecar(darktable_sidecar(image), FIELDS).outcome
             action, reason = outcome.action, outcome.reason
         assert (action, reason) == (SidecarAction.FAILED, "cannot be read: permission denied")
-        sidecar_path(image).chmod(0o644)
-        assert sidecar_path(image).read_bytes() == before
+        darktable_sidecar(image).chmod(0o644)
+        assert darktable_sidecar(image).read_bytes() == before
         assert leftovers(folder) == []
     finally:
         shutil.rmtree(folder)
@@ -404,11 +408,11 @@ def test_sidecar_changed_while_writing_is_left_to_the_other_program(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     image = place(tmp_path, "IMG_0001.CR2.xmp", mode=0o640)
-    path = sidecar_path(image)
+    path = darktable_sidecar(image)
     theirs = path.read_bytes().replace(b'darktable:history_end="13"', b'darktable:history_end="12"')
     monkeypatch.setattr(sidecars, "_before_replace", lambda p: p.write_bytes(theirs))
 
-    outcome = write_sidecar(image, FIELDS, force=True)
+    outcome = write_sidecar(darktable_sidecar(image), FIELDS, force=True).outcome
 
     assert (outcome.action, outcome.reason) == (SidecarAction.FAILED, sidecars.CHANGED)
     assert path.read_bytes() == theirs
@@ -417,7 +421,7 @@ def test_sidecar_changed_while_writing_is_left_to_the_other_program(
 
 def test_same_size_same_mtime_change_is_still_seen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     image = place(tmp_path, "IMG_0001.CR2.xmp")
-    path = sidecar_path(image)
+    path = darktable_sidecar(image)
     st = path.stat()
     theirs = path.read_bytes().replace(b'darktable:history_end="13"', b'darktable:history_end="12"')
 
@@ -426,11 +430,11 @@ def test_same_size_same_mtime_change_is_still_seen(tmp_path: Path, monkeypatch: 
         os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
 
     monkeypatch.setattr(sidecars, "_before_replace", sneaky)
-    outcome = write_sidecar(image, FIELDS, force=True)
+    outcome = write_sidecar(darktable_sidecar(image), FIELDS, force=True).outcome
     assert (outcome.action, outcome.reason) == (SidecarAction.FAILED, sidecars.CHANGED)
     assert path.read_bytes() == theirs
 
 
 def test_temp_names_are_recognisable() -> None:
-    assert sidecars.is_temp_sidecar(Path(".IMG_0001.CR2.xmp.burstd-a1b2c3.tmp"))
-    assert not sidecars.is_temp_sidecar(Path("IMG_0001.CR2.xmp"))
+    assert fsio.is_temp_file(Path(".IMG_0001.CR2.xmp.burstd-a1b2c3.tmp"))
+    assert not fsio.is_temp_file(Path("IMG_0001.CR2.xmp"))

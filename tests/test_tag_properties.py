@@ -31,7 +31,8 @@ from hypothesis import strategies as st
 
 from burstd.sidecar import xmp
 from burstd.models import SidecarAction, SidecarFields
-from burstd.sidecar.files import sidecar_path, write_sidecar
+from burstd.naming import darktable_sidecar
+from burstd.sidecar.files import write_sidecar
 from tests import xmp_forms
 from tests.helpers_exiftool import ExiftoolProcess, needs_exiftool
 from tests.test_merge_properties import _owned_tags, _ratings
@@ -178,10 +179,10 @@ def test_keywords_and_labels_merge_and_come_out_again(exiftool: ExiftoolProcess,
         for name in ("tagged", "plain", "second"):
             images[name] = folder / f"{name}.jpg"
             images[name].write_bytes(b"never opened")
-            sidecar_path(images[name]).write_bytes(sidecar.data)
-        tagged_path = sidecar_path(images["tagged"])
+            darktable_sidecar(images[name]).write_bytes(sidecar.data)
+        tagged_path = darktable_sidecar(images["tagged"])
 
-        outcome = write_sidecar(images["tagged"], first, force=force)
+        outcome = write_sidecar(darktable_sidecar(images["tagged"]), first, force=force).outcome
         tagged = tagged_path.read_bytes()
         note(f"outcome: {outcome}\ntagged:\n{tagged.decode(errors='replace')}")
         event(f"action: {outcome.action}" + (" (exotic form)" if sidecar.exotic else ""))
@@ -200,7 +201,7 @@ def test_keywords_and_labels_merge_and_come_out_again(exiftool: ExiftoolProcess,
             assert outcome.action is SidecarAction.UPDATED
 
         # 2. a second identical merge writes nothing
-        assert write_sidecar(images["tagged"], first, force=force).action is SidecarAction.UNCHANGED
+        assert write_sidecar(darktable_sidecar(images["tagged"]), first, force=force).outcome.action is SidecarAction.UNCHANGED
         assert tagged_path.read_bytes() == tagged
         snapshot = folder / "snapshot.xmp"
         snapshot.write_bytes(tagged)
@@ -209,13 +210,13 @@ def test_keywords_and_labels_merge_and_come_out_again(exiftool: ExiftoolProcess,
         moved = folder / "moved.xmp"
         moved.write_bytes(tagged)
         for path, fields in ((moved, second), (tagged_path, untagged(first))):
-            assert write_sidecar(folder / "x.jpg", fields, force=force, sidecar=path).action is not SidecarAction.FAILED
-        assert write_sidecar(folder / "x.jpg", second, force=force, sidecar=moved).action is SidecarAction.UNCHANGED
-        assert write_sidecar(images["plain"], untagged(first), force=force).action is not SidecarAction.FAILED
-        assert write_sidecar(images["second"], second, force=force).action is not SidecarAction.FAILED
-        outputs = [tagged, tagged_path.read_bytes(), moved.read_bytes(), sidecar_path(images["plain"]).read_bytes()]
+            assert write_sidecar(path, fields, force=force).outcome.action is not SidecarAction.FAILED
+        assert write_sidecar(moved, second, force=force).outcome.action is SidecarAction.UNCHANGED
+        assert write_sidecar(darktable_sidecar(images["plain"]), untagged(first), force=force).outcome.action is not SidecarAction.FAILED
+        assert write_sidecar(darktable_sidecar(images["second"]), second, force=force).outcome.action is not SidecarAction.FAILED
+        outputs = [tagged, tagged_path.read_bytes(), moved.read_bytes(), darktable_sidecar(images["plain"]).read_bytes()]
 
-        paths = (original, snapshot, tagged_path, sidecar_path(images["plain"]), moved, sidecar_path(images["second"]))
+        paths = (original, snapshot, tagged_path, darktable_sidecar(images["plain"]), moved, darktable_sidecar(images["second"]))
         before, after, switched_off, plain, then_second, second_alone = exiftool.tags(*paths)
         _events(sidecar, before, first)
         note(f"exiftool before: {before}\nafter: {after}")
@@ -276,19 +277,19 @@ def test_keywords_burstd_could_not_write_faithfully_are_refused_before_any_write
     with tempfile.TemporaryDirectory(prefix="burstd-tags-") as tmp:
         image = Path(tmp) / "IMG_0001.jpg"
         data = xmp.BLANK_PACKET.encode()
-        sidecar_path(image).write_bytes(data)
+        darktable_sidecar(image).write_bytes(data)
         if faithful:
-            assert write_sidecar(image, fields).action is SidecarAction.UPDATED
+            assert write_sidecar(darktable_sidecar(image), fields).outcome.action is SidecarAction.UPDATED
             return
         with pytest.raises(ValueError):
-            write_sidecar(image, fields)
-        assert sidecar_path(image).read_bytes() == data
+            write_sidecar(darktable_sidecar(image), fields).outcome
+        assert darktable_sidecar(image).read_bytes() == data
 
 
 def test_a_keyword_asked_for_twice_is_written_once(exiftool: ExiftoolProcess) -> None:
     fields = SidecarFields(3, "IMG_0001-1a2b3c4d", 1, 2, 0.5, (PICK_TAG, PICK_TAG))
     with tempfile.TemporaryDirectory(prefix="burstd-tags-") as tmp:
         image = Path(tmp) / "IMG_0001.jpg"
-        assert write_sidecar(image, fields).action is SidecarAction.CREATED
-        (view,) = exiftool.tags(sidecar_path(image))
+        assert write_sidecar(darktable_sidecar(image), fields).outcome.action is SidecarAction.CREATED
+        (view,) = exiftool.tags(darktable_sidecar(image))
         assert entries(view, HIERARCHICAL) == [PICK_TAG] and entries(view, SUBJECT) == ["burstd", "pick"]

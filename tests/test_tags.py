@@ -17,6 +17,7 @@ from burstd.sidecar import xmp
 
 from burstd.sidecar import packet as xmp_packet
 from burstd.models import Analysis, Burst, RatedBurst, RatedShot, ScanSettings, SidecarAction, SidecarFields, Shot, TimeSource
+from burstd.naming import darktable_sidecar
 from burstd.sidecar.files import read_sidecar, write_sidecar
 from burstd.tagging import PICK_TAG, burst_keyword, sidecar_fields
 from burstd.sidecar.xmp import ArrayEdit, PlanAction, SidecarState
@@ -147,11 +148,11 @@ def test_keywords_and_labels_merge_into_real_sidecars_and_come_out_again(sample:
     before = exiftool_tags(sidecar)
 
     # 1. No keywords or labels: only the rating and burstd's own fields. These bytes are the reference.
-    assert write_sidecar(image, PLAIN, force=True).action is SidecarAction.UPDATED
+    assert write_sidecar(darktable_sidecar(image), PLAIN, force=True).outcome.action is SidecarAction.UPDATED
     reference = sidecar.read_bytes()
 
     # 2. Keywords and labels added: exiftool reads every one, and everything else as it was.
-    assert write_sidecar(image, TAGGED, force=True).action is SidecarAction.UPDATED
+    assert write_sidecar(darktable_sidecar(image), TAGGED, force=True).outcome.action is SidecarAction.UPDATED
     tags = exiftool_tags(sidecar)
     hierarchical, subject = listed(tags.get("XMP-lr:HierarchicalSubject")), listed(tags.get("XMP-dc:Subject"))
     old_subject = listed(before.get("XMP-dc:Subject"))
@@ -166,10 +167,10 @@ def test_keywords_and_labels_merge_into_real_sidecars_and_come_out_again(sample:
     assert tags["XMP-xmp:Rating"] == 3
     assert without(tags, *OWNED_TAGS) == without(before, *OWNED_TAGS)
     assert sidecar.read_bytes().count(b"Rating") == reference.count(b"Rating")
-    assert write_sidecar(image, TAGGED).action is SidecarAction.UNCHANGED  # a second merge writes nothing
+    assert write_sidecar(darktable_sidecar(image), TAGGED).outcome.action is SidecarAction.UNCHANGED  # a second merge writes nothing
 
     # 3. Switched off again: burstd takes back exactly what it added.
-    assert write_sidecar(image, PLAIN).action is SidecarAction.UPDATED
+    assert write_sidecar(darktable_sidecar(image), PLAIN).outcome.action is SidecarAction.UPDATED
     if old_hierarchical == listed(before.get("XMP-lr:HierarchicalSubject")):  # nothing was carried over
         assert _without_new_declarations(sidecar.read_bytes(), reference) == reference  # byte for byte
     after = exiftool_tags(sidecar)
@@ -190,7 +191,7 @@ def _without_new_declarations(now: bytes, reference: bytes) -> bytes:
 def test_a_tagged_new_sidecar_reads_the_same_in_exiftool_and_exiv2(tmp_path: Path) -> None:
     image = tmp_path / "IMG_0042.CR2"
     image.write_bytes(b"never opened")
-    assert write_sidecar(image, TAGGED).action is SidecarAction.CREATED
+    assert write_sidecar(darktable_sidecar(image), TAGGED).outcome.action is SidecarAction.CREATED
     tags = exiftool_tags(tmp_path / "IMG_0042.CR2.xmp")
     assert listed(tags["XMP-lr:HierarchicalSubject"]) == [BURST, PICK_TAG]
     assert listed(tags["XMP-dc:Subject"]) == ["burstd", "burst", "2026-11-24 IMG_0042-1a2b3c4d", "pick"]
@@ -216,7 +217,7 @@ def test_keyword_properties_burstd_cannot_edit_faithfully_are_refused_untouched(
         xmp_packet.read_packet(data)
     image = tmp_path / "a.jpg"
     (tmp_path / "a.jpg.xmp").write_bytes(data)
-    outcome = write_sidecar(image, TAGGED)
+    outcome = write_sidecar(darktable_sidecar(image), TAGGED).outcome
     assert outcome.action is SidecarAction.FAILED and "dc:subject" in outcome.reason
     assert (tmp_path / "a.jpg.xmp").read_bytes() == data
 

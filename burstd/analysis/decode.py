@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import math
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import numpy as np
 import rawpy
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from burstd import exiv2
 from burstd.errors import ImageError
 from burstd.naming import is_raw_name
 
@@ -39,8 +39,6 @@ MIN_LONG_SIDE = 400
 PREFERRED_FACTOR = 4
 
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1", b"avif"}
-# exiv2 keeps global state; one reader at a time.
-_EXIV2_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,18 +254,10 @@ def _raw_tags(path: Path) -> dict[str, Any]:
 
 
 def _exiv2_tags(path: Path) -> dict[str, Any]:
-    import pyexiv2
-
-    with _EXIV2_LOCK:
-        try:
-            pyexiv2.set_log_level(4)
-            img = pyexiv2.Image(str(path))
-            try:
-                exif = img.read_exif()
-            finally:
-                img.close()
-        except Exception:  # RAW metadata is a bonus: the preview decoded, so the shot is usable
-            return {}
+    try:
+        exif = exiv2.read_exif(path)
+    except exiv2.Exiv2Error:  # RAW metadata is a bonus: the preview decoded, so the shot is usable
+        return {}
     return {name: exif[key] for key, name in _EXIV2_KEYS.items() if key in exif}
 
 

@@ -37,7 +37,7 @@ from burstd.naming import is_ignored_name
 from burstd.pipeline import ScanReport, collect_shots, plan_pairs, settle_folder
 from burstd.report.page import write_report
 from burstd.daemon.systemd import Notifier
-from burstd.sidecar.files import remove_stale_temps
+from burstd.fsio import remove_stale_temps
 from burstd.daemon.watch import Watcher
 
 log = logging.getLogger("burstd")

@@ -12,13 +12,13 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from burstd.config.files import config_home
 from burstd.errors import BurstdError
+from burstd.fsio import write_atomically
 
 log = logging.getLogger("burstd")
 
@@ -255,18 +255,7 @@ def install_service(
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    # temp + os.replace: systemd (or a daemon-reload racing us) never reads half a unit.
+    # Atomic: systemd (or a daemon-reload racing us) never reads half a unit.
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(text)
-            out.flush()
-            # A unit is configuration, not a secret: 0644 like every unit systemd ships,
-            # whatever the umask (mkstemp would leave 0600).
-            os.fchmod(out.fileno(), 0o644)
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # A unit is configuration, not a secret: 0644 like every unit systemd ships, whatever the umask.
+    write_atomically(path, text.encode(), mode=0o644)

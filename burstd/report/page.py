@@ -26,6 +26,7 @@ from PIL import Image
 from burstd.store.cache import Cache
 from burstd.analysis.decode import UPRIGHT, raw_preview, read_kind, reduced_rgb
 from burstd.errors import ImageError, SidecarError
+from burstd.fsio import write_atomically
 from burstd.models import FileProblem, RatedBurst, RatedShot, ScanSettings, SidecarAction, Shot
 from burstd.naming import natural_key, sidecar_targets
 from burstd.pipeline import scan_folder
@@ -101,7 +102,7 @@ def write_report(directory: Path, out: Path, cache: Cache, settings: ScanSetting
         singletons=singles,
         errors=[(str(p.path), p.reason) for p in summary.problems],
     )
-    _write_atomically(out, render(page).encode("utf-8"))
+    write_atomically(out, render(page).encode("utf-8"))
     _prune(files_dir, {p.href.rsplit("/", 1)[-1] for pics in pictures.values()
                        for p in (pics.thumb, pics.preview, pics.crop) if p})
     return summary
@@ -243,14 +244,7 @@ def _picture(path: Path, files_dir: Path) -> Picture:
 def _save(im: Image.Image, path: Path) -> None:
     buffer = io.BytesIO()
     im.save(buffer, "JPEG", quality=QUALITY, optimize=True)
-    _write_atomically(path, buffer.getvalue())
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """A half-written thumbnail would be reused forever; write beside it and rename into place."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_atomically(path, buffer.getvalue())  # a half-written picture would be reused forever
 
 
 def _prune(files_dir: Path, keep: set[str]) -> None:

@@ -1,7 +1,8 @@
 """What burstd owns inside an XMP sidecar, and what to do with a sidecar: plan and render.
 
 Pure: values in, strings out; no file I/O and no exiv2. Reading and editing an existing packet's
-bytes lives in `xmp_packet.py`; `sidecars.py` is the only caller that touches the disk.
+bytes lives in `packet.py`; what to do with one sidecar in `policy.py`; `files.py` is the only
+module that touches the disk.
 
 burstd owns `xmp:Rating` and properties in its own `burstd:` namespace, among them `burstd:Rating`,
 the rating burstd last wrote, which tells a rating burstd set from one the photographer set. It also
@@ -19,7 +20,7 @@ A sidecar may hold hours of darktable edits, so an existing packet is never re-s
 `update_packet` changes the bytes of the owned values in place (adding or removing only what burstd
 owns) and leaves every other byte as it was -- prefixes, history, comments, the xpacket wrapper and
 its padding. exiv2 (which darktable uses) would re-serialise the whole packet instead, and renames
-prefixes process-wide once it has seen a namespace under another prefix; see `sidecars.py`.
+prefixes process-wide once it has seen a namespace under another prefix; see `burstd.exiv2`.
 """
 
 from __future__ import annotations
@@ -138,10 +139,6 @@ class Plan:
     updates: Mapping[str, str] = field(default_factory=dict)  # simple key -> new text
     removals: tuple[str, ...] = ()  # simple keys to take out
     arrays: Mapping[str, ArrayEdit] = field(default_factory=dict)  # array key -> its edit
-
-    @property
-    def edits(self) -> bool:
-        return bool(self.updates or self.removals or self.arrays)
 
 
 def owned_values(fields: SidecarFields) -> dict[str, str]:
@@ -302,7 +299,7 @@ def _merge_pick_label(state: SidecarState, wanted: int | None, updates: dict[str
 
 
 # The packet a new sidecar starts from: shaped like darktable's own, with nothing in it yet.
-# `xmp_packet.new_packet` adds burstd's properties to it with the same editor that edits existing ones.
+# `packet.new_packet` adds burstd's properties to it with the same editor that edits existing ones.
 BLANK_PACKET = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
     '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'

@@ -177,7 +177,8 @@ def _sidecar_count(folders: list[Path]) -> int:
 def drop(base: Path, staged: list[Path], *, timeout: float = 1800) -> Drop:
     """Move `staged` folders at once into a root watched by a fresh daemon; wait until all is settled."""
     from burstd.store.cache import Cache
-    from burstd.sidecar.files import TEMP_PATTERN, read_sidecar
+    from burstd.fsio import TEMP_PATTERN
+    from burstd.sidecar.files import read_sidecar
 
     root = base / "import"
     root.mkdir()
