@@ -3,7 +3,7 @@
 `scan_folder` is the whole flow in one short function: `collect_shots` (analyse and pair) then, per
 folder, `settle_folder` (group, rank, write). The daemon calls the same two stages; only where the
 paths come from differs. Each stage is a function of its own; only `analyse` and `write` touch files
-(through `decode`/`cache` and `sidecars`). A problem with one file becomes a `FileProblem` and the
+(through `decode`, the `store` and `sidecar.files`). A problem with one file becomes a `FileProblem` and the
 batch goes on.
 """
 
@@ -19,7 +19,6 @@ from functools import partial
 from pathlib import Path
 
 from burstd.analysis.analyse import analyse_file
-from burstd.store.cache import NOT_AN_IMAGE, Cache, CacheEntry, SessionRecord
 from burstd.discover import Candidate, discover
 from burstd.errors import ImageError, SidecarError
 from burstd.grouping import GroupingParams, regroup
@@ -29,6 +28,9 @@ from burstd.ranking import rate_burst
 from burstd.sidecar.files import apply_sidecar, known_state
 from burstd.tagging import sidecar_fields
 from burstd.sidecar.xmp import SidecarMemo, is_manual
+from burstd.store import Store
+from burstd.store.analyses import NOT_AN_IMAGE, CacheEntry
+from burstd.store.sessions import SessionRecord
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -52,21 +54,21 @@ class ScanReport:
         )
 
 
-def scan_folder(root: Path, settings: ScanSettings, cache: Cache, progress: Progress | None = None) -> ScanReport:
+def scan_folder(root: Path, settings: ScanSettings, store: Store, progress: Progress | None = None) -> ScanReport:
     """Scan one folder (and below, with `recursive`) and rate its bursts."""
     started = time.perf_counter()
     report = ScanReport(root)
     if not settings.dry_run:
-        report.session = cache.begin_session(root, "scan", time.time())
+        report.session = store.sessions.begin(root, "scan", time.time())
     candidates, problems = discover(root, recursive=settings.recursive, extra_patterns=settings.extra_excludes)
     report.problems.extend(problems)
     report.files = len(candidates)
-    shots, orbs = collect_shots(candidates, settings, cache, report, progress)
+    shots, orbs = collect_shots(candidates, settings, store, report, progress)
     for folder, folder_shots in by_folder(shots):
-        settle_folder(folder, folder_shots, orbs, settings, cache, report, incremental=False, progress=progress)
+        settle_folder(folder, folder_shots, orbs, settings, store, report, incremental=False, progress=progress)
     report.seconds = time.perf_counter() - started
     if report.session is not None:
-        cache.finish_session(report.session, session_record(report, time.time() - report.seconds))
+        store.sessions.finish(report.session, session_record(report, time.time() - report.seconds))
     return report
 
 
@@ -85,7 +87,7 @@ def session_record(report: ScanReport, started: float) -> SessionRecord:
 def collect_shots(
     candidates: Sequence[Candidate],
     settings: ScanSettings,
-    cache: Cache,
+    store: Store,
     report: ScanReport,
     progress: Progress | None = None,
 ) -> tuple[list[Shot], dict[object, bytes]]:
@@ -95,12 +97,12 @@ def collect_shots(
     place and becomes the shot (the broken JPEG is reported and gets no sidecar).
     """
     to_analyse, companions = plan_pairs(candidates)
-    analyses, orbs = analyse(to_analyse, settings, cache, report, progress)
+    analyses, orbs = analyse(to_analyse, settings, store, report, progress)
     failed = {p: raws for p, raws in companions.items() if p not in analyses}
     if failed:
         by_path = {c.path: c for c in candidates}
         rescue = [by_path[raws[0]] for raws in failed.values()]
-        rescued, rescued_orbs = analyse(rescue, settings, cache, report)
+        rescued, rescued_orbs = analyse(rescue, settings, store, report)
         analyses.update(rescued)
         orbs.update(rescued_orbs)
         for raws in failed.values():
@@ -113,7 +115,7 @@ def settle_folder(
     shots: Sequence[Shot],
     orbs: dict[object, bytes],
     settings: ScanSettings,
-    cache: Cache,
+    store: Store,
     report: ScanReport,
     *,
     incremental: bool,
@@ -126,7 +128,7 @@ def settle_folder(
     kept as they were and their sidecars are not even looked at. A scan regroups everything.
     """
     params = GroupingParams(settings.method, settings.threshold, settings.max_gap)
-    previous = cache.grouping(folder) if incremental else ()
+    previous = store.groupings.get(folder) if incremental else ()
     bursts, kept = regroup(shots, params, previous, orbs)
     rated = [
         rate_burst(
@@ -140,27 +142,27 @@ def settle_folder(
     ]
     report.bursts.extend(rated)
     report.sidecars.update(
-        write([r for r in rated if r.burst.id not in kept], settings, cache, progress, stop, session=report.session)
+        write([r for r in rated if r.burst.id not in kept], settings, store, progress, stop, session=report.session)
     )
     if not settings.dry_run and not stop():
         # A burst with a sidecar that could not be written (a full disk, another program's change)
         # is left out, so the next session here, or the next start, tries it again.
         failed = {image for image, outs in report.sidecars.items() if any(o.action is SidecarAction.FAILED for o in outs)}
         done = [b for b in bursts if failed.isdisjoint(f for s in b.shots for f in s.files)]
-        cache.store_grouping(folder, [[str(s.primary) for s in b.shots] for b in done])
+        store.groupings.save(folder, [[str(s.primary) for s in b.shots] for b in done])
     return kept
 
 
 def analyse(
     candidates: Sequence[Candidate],
     settings: ScanSettings,
-    cache: Cache,
+    store: Store,
     report: ScanReport,
     progress: Progress | None = None,
 ) -> tuple[dict[Path, Analysis], dict[object, bytes]]:
     """Analyses of every image among the candidates: from the cache, or decoded in parallel."""
     with_orb = settings.method == "features"
-    known = cache.lookup((c.path, c.size, c.mtime_ns) for c in candidates)
+    known = store.analyses.lookup((c.path, c.size, c.mtime_ns) for c in candidates)
     analyses: dict[Path, Analysis] = {}
     orbs: dict[object, bytes] = {}
     todo: list[Candidate] = []
@@ -199,9 +201,9 @@ def analyse(
                 if orb:
                     orbs[c.path] = orb
             if len(fresh) >= 200:
-                cache.store(fresh)
+                store.analyses.save(fresh)
                 fresh.clear()
-    cache.store(fresh)
+    store.analyses.save(fresh)
     return analyses, orbs
 
 
@@ -221,12 +223,12 @@ def by_folder(shots: Sequence[Shot]) -> list[tuple[Path, list[Shot]]]:
 def write(
     bursts: Sequence[RatedBurst],
     settings: ScanSettings,
-    cache: Cache,
+    store: Store,
     progress: Progress | None = None,
     stop: Callable[[], bool] = lambda: False,
     session: int | None = None,
 ) -> dict[Path, list[SidecarOutcome]]:
-    """Write every shot's sidecars; what was learnt about each sidecar goes back to the cache.
+    """Write every shot's sidecars; what was learnt about each sidecar goes back to the store.
 
     `stop` is asked between sidecars (each write is atomic): on shutdown the rest is left for the
     next start, which finds the folder unsettled and does it again. With a `session`, every write
@@ -238,11 +240,11 @@ def write(
         for member in rated.members
         for image, sidecar, others in sidecar_targets(member.shot.files, settings.sidecar_style)
     ]
-    memos = cache.sidecar_memos({path for _, sidecar, others, _ in jobs for path in (sidecar, *others)})
+    memos = store.memos.lookup({path for _, sidecar, others, _ in jobs for path in (sidecar, *others)})
     outcomes: dict[Path, list[SidecarOutcome]] = {}
     learnt: list[tuple[Path, SidecarMemo]] = []
     owners: dict[Path, Path] = {}
-    journal = None if session is None else partial(cache.journal_write, session)
+    journal = None if session is None else partial(store.sessions.journal_write, session)
     for done, (image, sidecar, others, fields) in enumerate(jobs, start=1):
         if stop():
             break
@@ -263,7 +265,7 @@ def write(
         outcomes.setdefault(image, []).append(outcome)
         if progress:
             progress("write", done, len(jobs))
-    cache.store_sidecar_memos(learnt)
+    store.memos.save(learnt)
     return outcomes
 
 

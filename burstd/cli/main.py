@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from burstd import __version__
-from burstd.store.cache import Cache
 from burstd.errors import BurstdError, ConfigError
 from burstd.models import ScanSettings, SidecarAction
 from burstd.naming import SIDECAR_STYLES
+from burstd.store import Store
 from burstd.tagging import COLOURS
 
 if TYPE_CHECKING:  # scan's pipeline loads OpenCV, rawpy and exiv2: only `scan` and `report` need it
@@ -172,8 +172,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     out = args.output or args.directory / "burstd-report.html"
     settings = replace(_folder_scan_settings(args.directory), recursive=args.recursive)
     try:
-        with Cache.open(args.cache) as cache:
-            summary = write_report(args.directory, out, cache, settings)
+        with Store.open(args.cache) as store:
+            summary = write_report(args.directory, out, store, settings)
     except BurstdError as exc:
         print(f"burstd: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -242,19 +242,19 @@ def cmd_undo(args: argparse.Namespace) -> int:
         print(f"burstd undo: {args.directory} is not a folder", file=sys.stderr)
         return EXIT_USAGE
     try:
-        with Cache.open(args.cache or _configured_cache(None)) as cache:
+        with Store.open(args.cache or _configured_cache(None)) as store:
             if args.list:
-                sessions = cache.journal_sessions(args.directory)
+                sessions = store.sessions.journaled(args.directory)
                 if args.json:
                     json.dump({"sessions": sessions}, sys.stdout, indent=1)
                     sys.stdout.write("\n")
                 else:
                     print(_render_sessions(sessions))
                 return EXIT_OK
-            if args.session is not None and not cache.session_exists(args.session):
+            if args.session is not None and not store.sessions.exists(args.session):
                 print(f"burstd undo: there is no session {args.session} (burstd undo --list shows them)", file=sys.stderr)
                 return EXIT_USAGE
-            report = undo(cache, folder=args.directory, session=args.session, dry_run=args.dry_run)
+            report = undo(store, folder=args.directory, session=args.session, dry_run=args.dry_run)
     except BurstdError as exc:
         print(f"burstd: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -336,7 +336,7 @@ def _darktable_state(config_path: Path | None):  # -> darktable_lock.DarktableSt
 
 
 def _configured_cache(config_path: Path | None) -> Path:
-    from burstd.store.cache import default_cache_path
+    from burstd.store.database import default_cache_path
     from burstd.config.files import load_global
 
     try:
@@ -392,8 +392,8 @@ def cmd_scan(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return EXIT_USAGE
     progress = _terminal_progress if sys.stderr.isatty() else None
     try:
-        with Cache.open(args.cache) as cache:
-            report = scan_folder(args.directory, settings, cache, progress)
+        with Store.open(args.cache) as store:
+            report = scan_folder(args.directory, settings, store, progress)
     except BurstdError as exc:
         print(f"burstd: {exc}", file=sys.stderr)
         return EXIT_USAGE

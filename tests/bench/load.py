@@ -176,7 +176,7 @@ def _sidecar_count(folders: list[Path]) -> int:
 
 def drop(base: Path, staged: list[Path], *, timeout: float = 1800) -> Drop:
     """Move `staged` folders at once into a root watched by a fresh daemon; wait until all is settled."""
-    from burstd.store.cache import Cache
+    from burstd.store import Store
     from burstd.sidecar.files import TEMP_PATTERN, read_sidecar
 
     root = base / "import"
@@ -197,8 +197,8 @@ def drop(base: Path, staged: list[Path], *, timeout: float = 1800) -> Drop:
         peak, rss = daemon.memory_mb()
     finally:
         daemon.stop()
-    with Cache.open_readonly(base / "state" / "burstd" / "cache.sqlite3") as cache:
-        sessions, errors = cache.recent_sessions(100_000), cache.recent_errors(100_000)
+    with Store.open_readonly(base / "state" / "burstd" / "cache.sqlite3") as store:
+        sessions, errors = store.sessions.recent(100_000), store.log.recent_errors(100_000)
     after = {k.replace(str(base / "staging"), str(root)): v for k, v in before.items()}
     images_now = digests(moved)
     read_back = 0
