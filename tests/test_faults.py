@@ -35,6 +35,7 @@ import pytest
 
 from burstd.config.files import FOLDER_KEYS, GLOBAL_KEYS
 from burstd.sidecar.files import TEMP_PATTERN, read_sidecar
+from burstd.store import Store
 from tests import test_daemon
 from tests.conftest import ROOT
 from tests.helpers_exiftool import EXIFTOOL, exiftool_tags, needs_exiftool, without
@@ -635,17 +636,16 @@ def test_bad_files_dropped_into_a_watched_folder(daemon: Daemon, tmp_path: Path)
 # --- files that change while burstd looks at them -----------------------------------------------
 
 
-def _session(folder: Path, store: object) -> dict[str, object]:
+def _session(folder: Path, store: Store) -> dict[str, object]:
     """One daemon session of `folder`, in process: the pipeline stages `Daemon.settle` runs."""
     from burstd.discover import discover
     from burstd.models import ScanSettings
-    from burstd.pipeline import ScanReport, collect_shots, settle_folder
+    from burstd.pipeline import collect_shots, settle_folder
 
-    report = ScanReport(folder)
     candidates, _ = discover(folder)
-    shots, orbs = collect_shots(candidates, ScanSettings(), store, report)
-    settle_folder(folder, shots, orbs, ScanSettings(), store, report, incremental=True)
-    return {o.path.name: (o.action.value, o.reason) for outs in report.sidecars.values() for o in outs}
+    collected = collect_shots(candidates, ScanSettings(), store.analyses)
+    settled = settle_folder(folder, collected.shots, collected.orbs, ScanSettings(), store, session=None, incremental=True)
+    return {o.path.name: (o.action.value, o.reason) for outs in settled.sidecars.values() for o in outs}
 
 
 @needs_exiftool
@@ -653,7 +653,6 @@ def test_a_sidecar_changed_between_read_and_replace_is_left_to_its_program_then_
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from burstd.sidecar import files as sidecars
-    from burstd.store import Store
 
     folder = card(tmp_path, "c", "IMG_5910.jpg", [0.0, 1.0, 2.0])
     sidecar = folder / "DSC_0002.JPG.xmp"

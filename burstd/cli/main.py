@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from burstd import __version__
 from burstd.errors import BurstdError, ConfigError
-from burstd.models import ScanSettings, SidecarAction
+from burstd.models import ScanSettings
 from burstd.naming import SIDECAR_STYLES
 from burstd.store import Store
 from burstd.tagging import COLOURS
@@ -407,10 +407,8 @@ def cmd_scan(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print_report(report, settings, verbose=args.verbose or args.dry_run, out=sys.stdout)
     for problem in report.problems:
         print(f"burstd: {problem.path}: {problem.reason}", file=sys.stderr)
-    for image, outcomes in report.sidecars.items():
-        for o in outcomes:
-            if o.action == SidecarAction.FAILED:
-                print(f"burstd: {o.path}: {o.reason}", file=sys.stderr)
+    for o in report.failed_outcomes():
+        print(f"burstd: {o.path}: {o.reason}", file=sys.stderr)
     return EXIT_FAILURES if report.failed else EXIT_OK
 
 
@@ -454,12 +452,7 @@ def report_json(report: ScanReport, settings: ScanSettings) -> dict:
         },
         "bursts": bursts,
         "errors": [{"path": str(p.path), "reason": p.reason} for p in report.problems]
-        + [
-            {"path": str(o.path), "reason": o.reason}
-            for outcomes in report.sidecars.values()
-            for o in outcomes
-            if o.action == SidecarAction.FAILED
-        ],
+        + [{"path": str(o.path), "reason": o.reason} for o in report.failed_outcomes()],
         "summary": {
             "files": report.files,
             "shots": sum(len(b.members) for b in report.bursts),

@@ -21,7 +21,6 @@ import os
 import queue
 import signal
 import time
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path, PurePath
@@ -30,13 +29,11 @@ from burstd.analysis.analyse import analyse_file
 from burstd.daemon.arrivals import Arrivals, Event, Session
 from burstd.store import Store
 from burstd.store.analyses import NOT_AN_IMAGE, CacheEntry
-from burstd.store.sessions import SessionRecord
 from burstd.config.files import DaemonConfig, FolderSettings, folder_settings, load_global
 from burstd.discover import Candidate, discover
 from burstd.errors import BurstdError, ConfigError, ImageError
-from burstd.models import SidecarAction
 from burstd.naming import is_ignored_name
-from burstd.pipeline import ScanReport, collect_shots, plan_pairs, settle_folder
+from burstd.pipeline import ScanReport, collect_shots, plan_pairs, session_record, settle_folder
 from burstd.report.page import write_report
 from burstd.daemon.systemd import Notifier
 from burstd.sidecar.files import remove_stale_temps
@@ -287,19 +284,16 @@ class Daemon:
         candidates, problems = discover(folder)
         report.problems.extend(problems)
         report.files = len(candidates)
-        shots, orbs = collect_shots(candidates, settings.scan, self.cache, report)
+        collected = collect_shots(candidates, settings.scan, self.cache.analyses)
+        report.add_shots(collected)
         self._forget_replaced(folder, session.arrived)
-        settle_folder(folder, shots, orbs, settings.scan, self.cache, report, incremental=True,
-                      stop=lambda: self.stopping)
+        report.add_folder(settle_folder(folder, collected.shots, collected.orbs, settings.scan, self.cache,
+                                        session=report.session, incremental=True, stop=lambda: self.stopping))
         self.current = None
-        actions = Counter(o.action for outs in report.sidecars.values() for o in outs)
-        failed = [o for outs in report.sidecars.values() for o in outs if o.action is SidecarAction.FAILED]
-        errors = [(time.time(), p.path, p.reason) for p in report.problems] + [(time.time(), o.path, o.reason) for o in failed]
-        record = SessionRecord(
-            folder=folder, started=started_wall, ended=time.time(), files=len(session.arrived),
-            bursts=len(report.bursts), written=actions[SidecarAction.CREATED] + actions[SidecarAction.UPDATED],
-            kept_manual=actions[SidecarAction.KEPT_MANUAL], errors=len(errors), seconds=time.perf_counter() - t0,
-        )
+        errors = [(time.time(), p.path, p.reason) for p in report.problems]
+        errors += [(time.time(), o.path, o.reason) for o in report.failed_outcomes()]
+        report.seconds = time.perf_counter() - t0
+        record = session_record(report, started_wall, files=len(session.arrived))
         self.cache.sessions.finish(report.session, record)
         self.cache.log.record_errors(errors)
         for _, path, reason in errors:
