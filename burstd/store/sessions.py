@@ -81,7 +81,7 @@ class Sessions:
         """Journal a sidecar write about to happen: committed, and synced to disk, before it does.
 
         Called before the sidecar is replaced, so no crash can lose the bytes it replaces; a write
-        that then fails leaves an entry that `undo_plan` recognises as never applied.
+        that then fails leaves an entry that `undo.plan` recognises as never applied.
         """
         path = _absolute(path)
         row = [session, path_key(path), os.fsencode(path), time.time(), previous, sha256(previous), written_sha256]

@@ -1,9 +1,9 @@
 """`burstd undo`: put sidecars back as they were before burstd changed them.
 
 The flow, in one function: the journal entries to undo (of the sidecars under a folder, or of one
-session) come from the database (`store.sessions`), each sidecar's digest now from the disk, the decision
-from `undo_plan.py` (pure), and the restore or removal from `sidecars.py`, the only module that
-writes sidecars. The previous bytes live in the database, never as backup files beside the photos.
+session) come from the database (`store.sessions`), each sidecar's digest now from the disk, the
+decision from `undo/plan.py` (pure), and the restore or removal from the `sidecar` package, the only
+writer of sidecars. The previous bytes live in the database, never as backup files beside the photos.
 A problem with one sidecar is reported with the file and the reason, and the rest goes on.
 """
 
