@@ -2,9 +2,10 @@
 
 `scan_folder` is the whole flow in one short function: `collect_shots` (analyse and pair) then, per
 folder, `settle_folder` (group, rank, write). The daemon calls the same two stages; only where the
-paths come from differs. Each stage is a function of its own; only `analyse` and `write` touch files
-(through `decode`/`cache` and `sidecars`). A problem with one file becomes a `FileProblem` and the
-batch goes on.
+paths come from differs. Each stage is a function of its own that returns what it found (frozen
+`Collected`, `Settled`: shots, bursts, outcomes, problems and counts); only the flow adds them up,
+into a `ScanReport`. Only `analyse` and `write` touch files (through `decode`, the `store` and
+`sidecar.files`). A problem with one file becomes a `FileProblem` and the batch goes on.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from functools import partial
 from pathlib import Path
 
 from burstd.analysis.analyse import analyse_file
-from burstd.store.cache import NOT_AN_IMAGE, Cache, CacheEntry, SessionRecord
 from burstd.discover import Candidate, discover
 from burstd.errors import ImageError, SidecarError
 from burstd.grouping import GroupingParams, regroup
@@ -29,83 +29,156 @@ from burstd.ranking import rate_burst
 from burstd.sidecar.files import known_state, write_sidecar
 from burstd.tagging import sidecar_fields
 from burstd.sidecar.xmp import SidecarMemo, is_manual
+from burstd.store import Store
+from burstd.store.analyses import NOT_AN_IMAGE, Analyses, CacheEntry
+from burstd.store.sessions import SessionRecord
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
+@dataclass(frozen=True, slots=True)
+class AnalyseCounts:
+    """How the analyse stage came by its analyses. Each pass returns its own; the flow adds them up
+    (a JPEG's RAW analysed in its place is a second pass, which must not replace the first's)."""
+
+    analysed: int = 0  # decoded now
+    cached: int = 0  # found in the store
+
+    def __add__(self, other: AnalyseCounts) -> AnalyseCounts:
+        return AnalyseCounts(self.analysed + other.analysed, self.cached + other.cached)
+
+
+@dataclass(frozen=True, slots=True)
+class Analysed:
+    """What one pass of `analyse` yields."""
+
+    analyses: dict[Path, Analysis]
+    orbs: dict[object, bytes]
+    problems: tuple[FileProblem, ...]
+    counts: AnalyseCounts
+
+    def __add__(self, other: Analysed) -> Analysed:
+        return Analysed(self.analyses | other.analyses, self.orbs | other.orbs,
+                        self.problems + other.problems, self.counts + other.counts)
+
+
+@dataclass(frozen=True, slots=True)
+class Collected:
+    """What `collect_shots` yields: the shots, and what analysing them found."""
+
+    shots: tuple[Shot, ...]
+    orbs: dict[object, bytes]
+    problems: tuple[FileProblem, ...]
+    counts: AnalyseCounts
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What `settle_folder` yields for one folder."""
+
+    bursts: tuple[RatedBurst, ...]
+    sidecars: dict[Path, list[SidecarOutcome]]  # by image file
+    kept: frozenset[str]  # ids of bursts kept untouched (incremental regrouping)
+
+
 @dataclass(slots=True)
 class ScanReport:
+    """What a scan, or a daemon session, did: the flow adds up here what each stage returns."""
+
     root: Path
     bursts: list[RatedBurst] = field(default_factory=list)
     sidecars: dict[Path, list[SidecarOutcome]] = field(default_factory=dict)  # by image file
     problems: list[FileProblem] = field(default_factory=list)
     files: int = 0
-    analysed: int = 0
-    cached: int = 0
+    counts: AnalyseCounts = AnalyseCounts()
     seconds: float = 0.0
     session: int | None = None  # the session its sidecar writes are journaled under, for `burstd undo`
 
     @property
+    def analysed(self) -> int:
+        return self.counts.analysed
+
+    @property
+    def cached(self) -> int:
+        return self.counts.cached
+
+    def add_shots(self, collected: Collected) -> None:
+        self.problems.extend(collected.problems)
+        self.counts += collected.counts
+
+    def add_folder(self, settled: Settled) -> None:
+        self.bursts.extend(settled.bursts)
+        self.sidecars.update(settled.sidecars)
+
+    def failed_outcomes(self) -> list[SidecarOutcome]:
+        """The sidecars that could not be written, in the order they were tried."""
+        return [o for outs in failed_sidecars(self.sidecars).values() for o in outs]
+
+    @property
     def failed(self) -> bool:
-        return bool(self.problems) or any(
-            o.action == "failed" for outcomes in self.sidecars.values() for o in outcomes
-        )
+        return bool(self.problems) or bool(self.failed_outcomes())
 
 
-def scan_folder(root: Path, settings: ScanSettings, cache: Cache, progress: Progress | None = None) -> ScanReport:
+def failed_sidecars(sidecars: dict[Path, list[SidecarOutcome]]) -> dict[Path, list[SidecarOutcome]]:
+    """The outcomes whose action is FAILED, by image file (images without one are left out)."""
+    failed = {image: [o for o in outs if o.action is SidecarAction.FAILED] for image, outs in sidecars.items()}
+    return {image: outs for image, outs in failed.items() if outs}
+
+
+def scan_folder(root: Path, settings: ScanSettings, store: Store, progress: Progress | None = None) -> ScanReport:
     """Scan one folder (and below, with `recursive`) and rate its bursts."""
     started = time.perf_counter()
     report = ScanReport(root)
     if not settings.dry_run:
-        report.session = cache.begin_session(root, "scan", time.time())
+        report.session = store.sessions.begin(root, "scan", time.time())
     candidates, problems = discover(root, recursive=settings.recursive, extra_patterns=settings.extra_excludes)
     report.problems.extend(problems)
     report.files = len(candidates)
-    shots, orbs = collect_shots(candidates, settings, cache, report, progress)
-    for folder, folder_shots in by_folder(shots):
-        settle_folder(folder, folder_shots, orbs, settings, cache, report, incremental=False, progress=progress)
+    collected = collect_shots(candidates, settings, store.analyses, progress)
+    report.add_shots(collected)
+    for folder, folder_shots in by_folder(collected.shots):
+        report.add_folder(settle_folder(folder, folder_shots, collected.orbs, settings, store, session=report.session,
+                                        incremental=False, progress=progress))
     report.seconds = time.perf_counter() - started
     if report.session is not None:
-        cache.finish_session(report.session, session_record(report, time.time() - report.seconds))
+        store.sessions.finish(report.session, session_record(report, time.time() - report.seconds))
     return report
 
 
-def session_record(report: ScanReport, started: float) -> SessionRecord:
-    """What `burstd status` and `burstd undo --list` show of a finished scan."""
-    outcomes = [o for outs in report.sidecars.values() for o in outs]
-    actions = Counter(o.action for o in outcomes)
+def session_record(report: ScanReport, started: float, *, files: int | None = None) -> SessionRecord:
+    """What `burstd status` and `burstd undo --list` show of a finished scan or daemon session; the
+    one place a `SessionRecord` is made. `files`: the daemon counts the files that arrived, not all
+    the folder holds."""
+    actions = Counter(o.action for outs in report.sidecars.values() for o in outs)
     return SessionRecord(
-        folder=report.root, started=started, ended=time.time(), files=report.files, bursts=len(report.bursts),
+        folder=report.root, started=started, ended=time.time(),
+        files=report.files if files is None else files, bursts=len(report.bursts),
         written=actions[SidecarAction.CREATED] + actions[SidecarAction.UPDATED],
         kept_manual=actions[SidecarAction.KEPT_MANUAL],
-        errors=len(report.problems) + actions[SidecarAction.FAILED], seconds=report.seconds,
+        errors=len(report.problems) + len(report.failed_outcomes()), seconds=report.seconds,
     )
 
 
 def collect_shots(
     candidates: Sequence[Candidate],
     settings: ScanSettings,
-    cache: Cache,
-    report: ScanReport,
+    cache: Analyses,
     progress: Progress | None = None,
-) -> tuple[list[Shot], dict[object, bytes]]:
-    """The shots among the candidates: RAW+JPEG paired, each analysed (from the cache when it can).
+) -> Collected:
+    """The shots among the candidates: RAW+JPEG paired, each analysed (from the store when it can).
 
     A JPEG that fails to decode must not cost its RAW the rating: the RAW is then analysed in its
     place and becomes the shot (the broken JPEG is reported and gets no sidecar).
     """
     to_analyse, companions = plan_pairs(candidates)
-    analyses, orbs = analyse(to_analyse, settings, cache, report, progress)
-    failed = {p: raws for p, raws in companions.items() if p not in analyses}
+    found = analyse(to_analyse, settings, cache, progress)
+    failed = {p: raws for p, raws in companions.items() if p not in found.analyses}
     if failed:
         by_path = {c.path: c for c in candidates}
-        rescue = [by_path[raws[0]] for raws in failed.values()]
-        rescued, rescued_orbs = analyse(rescue, settings, cache, report)
-        analyses.update(rescued)
-        orbs.update(rescued_orbs)
+        found += analyse([by_path[raws[0]] for raws in failed.values()], settings, cache)
         for raws in failed.values():
             companions[raws[0]] = raws[1:]
-    return pair_shots(analyses, companions), orbs
+    return Collected(tuple(pair_shots(found.analyses, companions)), found.orbs, found.problems, found.counts)
 
 
 def settle_folder(
@@ -113,20 +186,20 @@ def settle_folder(
     shots: Sequence[Shot],
     orbs: dict[object, bytes],
     settings: ScanSettings,
-    cache: Cache,
-    report: ScanReport,
+    store: Store,
     *,
+    session: int | None,
     incremental: bool,
     progress: Progress | None = None,
     stop: Callable[[], bool] = lambda: False,
-) -> frozenset[str]:
-    """Group, rate and write one folder's shots; returns the ids of bursts kept untouched.
+) -> Settled:
+    """Group, rate and write one folder's shots (journaled under `session`, when there is one).
 
     Incremental (the daemon): bursts of the folder's stored grouping that nothing new can join are
     kept as they were and their sidecars are not even looked at. A scan regroups everything.
     """
     params = GroupingParams(settings.method, settings.threshold, settings.max_gap)
-    previous = cache.grouping(folder) if incremental else ()
+    previous = store.groupings.get(folder) if incremental else ()
     bursts, kept = regroup(shots, params, previous, orbs)
     rated = [
         rate_burst(
@@ -138,28 +211,25 @@ def settle_folder(
         )
         for burst in bursts
     ]
-    report.bursts.extend(rated)
-    report.sidecars.update(
-        write([r for r in rated if r.burst.id not in kept], settings, cache, progress, stop, session=report.session)
-    )
+    sidecars = write([r for r in rated if r.burst.id not in kept], settings, store, progress, stop, session=session)
     if not settings.dry_run and not stop():
         # A burst with a sidecar that could not be written (a full disk, another program's change)
         # is left out, so the next session here, or the next start, tries it again.
-        failed = {image for image, outs in report.sidecars.items() if any(o.action is SidecarAction.FAILED for o in outs)}
+        failed = failed_sidecars(sidecars).keys()
         done = [b for b in bursts if failed.isdisjoint(f for s in b.shots for f in s.files)]
-        cache.store_grouping(folder, [[str(s.primary) for s in b.shots] for b in done])
-    return kept
+        store.groupings.save(folder, [[str(s.primary) for s in b.shots] for b in done])
+    return Settled(tuple(rated), sidecars, frozenset(kept))
 
 
 def analyse(
     candidates: Sequence[Candidate],
     settings: ScanSettings,
-    cache: Cache,
-    report: ScanReport,
+    cache: Analyses,
     progress: Progress | None = None,
-) -> tuple[dict[Path, Analysis], dict[object, bytes]]:
-    """Analyses of every image among the candidates: from the cache, or decoded in parallel."""
+) -> Analysed:
+    """Analyses of every image among the candidates: from the store, or decoded in parallel."""
     with_orb = settings.method == "features"
+    problems: list[FileProblem] = []
     known = cache.lookup((c.path, c.size, c.mtime_ns) for c in candidates)
     analyses: dict[Path, Analysis] = {}
     orbs: dict[object, bytes] = {}
@@ -172,7 +242,7 @@ def analyse(
             analyses[c.path] = entry.analysis
             if entry.orb:
                 orbs[c.path] = entry.orb
-    report.cached = len(analyses)
+    cached, decoded = len(analyses), 0
     workers = settings.workers or os.cpu_count() or 1
     fresh: list[tuple[Path, int, int, CacheEntry]] = []
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="analyse") as pool:
@@ -184,25 +254,25 @@ def analyse(
             try:
                 kind, analysis, orb = future.result()
             except ImageError as exc:
-                report.problems.append(FileProblem(exc.path, exc.reason))
+                problems.append(FileProblem(exc.path, exc.reason))
                 continue
             except Exception as exc:  # a decoder bug must not end the batch; say which file
-                report.problems.append(FileProblem(c.path, f"unexpected error: {type(exc).__name__}: {exc}"))
+                problems.append(FileProblem(c.path, f"unexpected error: {type(exc).__name__}: {exc}"))
                 continue
             if _changed_since(c):
-                report.problems.append(FileProblem(c.path, "changed while being read (still being copied?)"))
+                problems.append(FileProblem(c.path, "changed while being read (still being copied?)"))
                 continue
             fresh.append((c.path, c.size, c.mtime_ns, CacheEntry(kind or NOT_AN_IMAGE, analysis, orb)))
             if analysis is not None:
                 analyses[c.path] = analysis
-                report.analysed += 1
+                decoded += 1
                 if orb:
                     orbs[c.path] = orb
             if len(fresh) >= 200:
-                cache.store(fresh)
+                cache.save(fresh)
                 fresh.clear()
-    cache.store(fresh)
-    return analyses, orbs
+    cache.save(fresh)
+    return Analysed(analyses, orbs, tuple(problems), AnalyseCounts(analysed=decoded, cached=cached))
 
 
 def pair_shots(analyses: dict[Path, Analysis], companions: dict[Path, tuple[Path, ...]]) -> list[Shot]:
@@ -221,12 +291,12 @@ def by_folder(shots: Sequence[Shot]) -> list[tuple[Path, list[Shot]]]:
 def write(
     bursts: Sequence[RatedBurst],
     settings: ScanSettings,
-    cache: Cache,
+    store: Store,
     progress: Progress | None = None,
     stop: Callable[[], bool] = lambda: False,
     session: int | None = None,
 ) -> dict[Path, list[SidecarOutcome]]:
-    """Write every shot's sidecars; what was learnt about each sidecar goes back to the cache.
+    """Write every shot's sidecars; what was learnt about each sidecar goes back to the store.
 
     `stop` is asked between sidecars (each write is atomic): on shutdown the rest is left for the
     next start, which finds the folder unsettled and does it again. With a `session`, every write
@@ -238,11 +308,11 @@ def write(
         for member in rated.members
         for image, sidecar, others in sidecar_targets(member.shot.files, settings.sidecar_style)
     ]
-    memos = cache.sidecar_memos({path for _, sidecar, others, _ in jobs for path in (sidecar, *others)})
+    memos = store.memos.lookup({path for _, sidecar, others, _ in jobs for path in (sidecar, *others)})
     outcomes: dict[Path, list[SidecarOutcome]] = {}
     learnt: list[tuple[Path, SidecarMemo]] = []
     owners: dict[Path, Path] = {}
-    journal = None if session is None else partial(cache.journal_write, session)
+    journal = None if session is None else partial(store.sessions.journal_write, session)
     for done, (image, sidecar, others, fields) in enumerate(jobs, start=1):
         if stop():
             break
@@ -263,7 +333,7 @@ def write(
         outcomes.setdefault(image, []).append(outcome)
         if progress:
             progress("write", done, len(jobs))
-    cache.store_sidecar_memos(learnt)
+    store.memos.save(learnt)
     return outcomes
 
 

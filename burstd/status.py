@@ -11,10 +11,10 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from burstd.store.cache import Cache
 from burstd.darktable.lock import ADVICE, DarktableState, process_alive
 from burstd.errors import CacheError
 from burstd.exit_codes import ExitCode
+from burstd.store import Store
 
 STALE_AFTER = 60.0  # seconds without a heartbeat after which the daemon counts as gone
 RECENT_ERRORS = 3600.0  # errors this recent make a running daemon unhealthy
@@ -29,10 +29,10 @@ def gather(cache_path: Path, now: float | None = None, darktable: DarktableState
         info["problems"] = []
         return info
     try:
-        with Cache.open_readonly(cache_path) as cache:
-            daemon = cache.daemon()
-            info["sessions"] = cache.recent_sessions(10)
-            info["errors"] = cache.recent_errors(20)
+        with Store.open_readonly(cache_path) as store:
+            daemon = store.log.daemon()
+            info["sessions"] = store.sessions.recent(10)
+            info["errors"] = store.log.recent_errors(20)
     except CacheError as exc:
         # A database being created or upgraded right now, or unreadable: not running, as far as
         # anyone can tell, and the reason is shown (also in --json, which scripts parse).

@@ -1,4 +1,4 @@
-"""The analysis cache: a real SQLite file, keyed by path, size and mtime_ns."""
+"""The database engine and the analysis cache: a real SQLite file, analyses keyed by path, size and mtime_ns."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from burstd.store.cache import ANALYSIS_VERSION, Cache, CacheEntry, default_cache_path
+from burstd.store import Store
+from burstd.store.analyses import ANALYSIS_VERSION, CacheEntry
+from burstd.store.database import default_cache_path
 from burstd.errors import CacheError
 from burstd.models import Analysis, TimeSource
 
@@ -21,21 +23,21 @@ A = Analysis(6000, 4000, 1795961187.25, TimeSource.EXIF, make="Canon", model="R5
 def test_round_trip_and_invalidation(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite3"
     photo = tmp_path / "IMG_0001.JPG"
-    with Cache.open(db) as cache:
-        cache.store([(photo, 10, 111, CacheEntry("jpeg", A)), (tmp_path / "notes.txt", 5, 7, CacheEntry("none", None))])
-    with Cache.open(db) as cache:
-        hit = cache.lookup([(photo, 10, 111), (tmp_path / "notes.txt", 5, 7)])
+    with Store.open(db) as store:
+        store.analyses.save([(photo, 10, 111, CacheEntry("jpeg", A)), (tmp_path / "notes.txt", 5, 7, CacheEntry("none", None))])
+    with Store.open(db) as store:
+        hit = store.analyses.lookup([(photo, 10, 111), (tmp_path / "notes.txt", 5, 7)])
         assert hit[photo].analysis == A
         assert hit[tmp_path / "notes.txt"].kind == "none"
-        assert cache.lookup([(photo, 10, 112)]) == {}  # mtime changed: a miss
-        assert cache.lookup([(photo, 11, 111)]) == {}  # size changed: a miss
+        assert store.analyses.lookup([(photo, 10, 112)]) == {}  # mtime changed: a miss
+        assert store.analyses.lookup([(photo, 11, 111)]) == {}  # size changed: a miss
 
 
 def test_wal_private_and_versioned(tmp_path: Path) -> None:
     db = tmp_path / "state" / "burstd" / "cache.sqlite3"
-    with Cache.open(db) as cache:
-        assert cache.schema_version >= 1
-        assert cache.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with Store.open(db) as store:
+        assert store.db.schema_version >= 1
+        assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
     assert stat.S_IMODE(db.parent.stat().st_mode) == 0o700
 
@@ -43,18 +45,18 @@ def test_wal_private_and_versioned(tmp_path: Path) -> None:
 def test_analysis_version_change_is_a_miss(tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite3"
     photo = tmp_path / "a.jpg"
-    with Cache.open(db) as cache:
-        cache.store([(photo, 1, 1, CacheEntry("jpeg", A))])
-        cache.db.execute("UPDATE files SET version = ?", [ANALYSIS_VERSION - 1])
-        cache.db.conn.commit()
-        assert cache.lookup([(photo, 1, 1)]) == {}
+    with Store.open(db) as store:
+        store.analyses.save([(photo, 1, 1, CacheEntry("jpeg", A))])
+        with store.db.transaction() as tx:
+            tx.execute("UPDATE files SET version = ?", [ANALYSIS_VERSION - 1])
+        assert store.analyses.lookup([(photo, 1, 1)]) == {}
 
 
 def test_non_utf8_names(tmp_path: Path) -> None:
     odd = Path(os.fsdecode(bytes(tmp_path) + b"/IMG_\xff\xfe.JPG"))
-    with Cache.open(tmp_path / "c.sqlite3") as cache:
-        cache.store([(odd, 1, 1, CacheEntry("jpeg", A))])
-        assert cache.lookup([(odd, 1, 1)])[odd].analysis == A
+    with Store.open(tmp_path / "c.sqlite3") as store:
+        store.analyses.save([(odd, 1, 1, CacheEntry("jpeg", A))])
+        assert store.analyses.lookup([(odd, 1, 1)])[odd].analysis == A
 
 
 def test_newer_schema_and_garbage_are_clear_errors(tmp_path: Path) -> None:
@@ -63,11 +65,11 @@ def test_newer_schema_and_garbage_are_clear_errors(tmp_path: Path) -> None:
     conn.execute("PRAGMA user_version = 99")
     conn.close()
     with pytest.raises(CacheError, match="newer burstd"):
-        Cache.open(newer)
+        Store.open(newer)
     garbage = tmp_path / "garbage.sqlite3"
     garbage.write_bytes(b"this is not a database" * 100)
     with pytest.raises(CacheError, match="delete it"):
-        Cache.open(garbage)
+        Store.open(garbage)
 
 
 def test_default_location_follows_xdg_state_home(private_state: Path) -> None:
@@ -88,3 +90,22 @@ def test_deleting_the_cache_loses_only_time(burstd, tmp_path: Path) -> None:
     second = burstd.json("scan", folder, "--cache", db, "--dry-run")
     assert second["summary"]["analysed"] == 3
     assert first["bursts"] == second["bursts"]
+
+
+def test_a_transaction_commits_all_of_its_writes_or_none(tmp_path: Path) -> None:
+    """Writes of several concerns in one `Store.transaction` (as `burstd undo` settles a sidecar)."""
+    db = tmp_path / "c.sqlite3"
+    photo = tmp_path / "a.jpg"
+    with Store.open(db) as store:
+        with pytest.raises(RuntimeError):
+            with store.transaction():
+                store.analyses.save([(photo, 1, 1, CacheEntry("jpeg", A))])
+                store.groupings.save(tmp_path, [[str(photo)]])
+                raise RuntimeError("stopped between the writes")
+        assert store.analyses.lookup([(photo, 1, 1)]) == {} and store.groupings.get(tmp_path) == []
+        with store.transaction():
+            store.analyses.save([(photo, 1, 1, CacheEntry("jpeg", A))])
+            store.groupings.save(tmp_path, [[str(photo)]])
+    with Store.open_readonly(db) as reader:
+        assert reader.analyses.lookup([(photo, 1, 1)])[photo].analysis == A
+        assert reader.groupings.get(tmp_path) == [[str(photo)]]

@@ -35,6 +35,7 @@ import pytest
 from burstd.config.files import FOLDER_KEYS, GLOBAL_KEYS
 from burstd.fsio import TEMP_PATTERN
 from burstd.sidecar.files import read_sidecar
+from burstd.store import Store
 from tests import test_daemon
 from tests.conftest import ROOT
 from tests.helpers_exiftool import EXIFTOOL, exiftool_tags, needs_exiftool, without
@@ -481,13 +482,13 @@ def test_a_locked_database_is_waited_on(burstd, tmp_path: Path) -> None:
 
 def test_a_database_locked_for_too_long_is_a_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
-    from burstd.store import cache as cache_module
+    from burstd.store import database
     from burstd.cli.main import main
 
     folder = card(tmp_path, "a", "IMG_5910.jpg", [0.0, 1.0])
     db = tmp_path / "c.sqlite3"
     assert main(["scan", str(folder), "--dry-run", "--cache", str(db)]) == 0
-    monkeypatch.setattr(cache_module, "BUSY_SECONDS", 0.5)  # the real wait is 30 s
+    monkeypatch.setattr(database, "BUSY_SECONDS", 0.5)  # the real wait is 30 s
     holder = sqlite3.connect(db, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
@@ -629,17 +630,16 @@ def test_bad_files_dropped_into_a_watched_folder(daemon: Daemon, tmp_path: Path)
 # --- files that change while burstd looks at them -----------------------------------------------
 
 
-def _session(folder: Path, cache: object) -> dict[str, object]:
+def _session(folder: Path, store: Store) -> dict[str, object]:
     """One daemon session of `folder`, in process: the pipeline stages `Daemon.settle` runs."""
     from burstd.discover import discover
     from burstd.models import ScanSettings
-    from burstd.pipeline import ScanReport, collect_shots, settle_folder
+    from burstd.pipeline import collect_shots, settle_folder
 
-    report = ScanReport(folder)
     candidates, _ = discover(folder)
-    shots, orbs = collect_shots(candidates, ScanSettings(), cache, report)
-    settle_folder(folder, shots, orbs, ScanSettings(), cache, report, incremental=True)
-    return {o.path.name: (o.action.value, o.reason) for outs in report.sidecars.values() for o in outs}
+    collected = collect_shots(candidates, ScanSettings(), store.analyses)
+    settled = settle_folder(folder, collected.shots, collected.orbs, ScanSettings(), store, session=None, incremental=True)
+    return {o.path.name: (o.action.value, o.reason) for outs in settled.sidecars.values() for o in outs}
 
 
 @needs_exiftool
@@ -647,7 +647,6 @@ def test_a_sidecar_changed_between_read_and_replace_is_left_to_its_program_then_
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from burstd.sidecar import files as sidecars
-    from burstd.store.cache import Cache
 
     folder = card(tmp_path, "c", "IMG_5910.jpg", [0.0, 1.0, 2.0])
     sidecar = folder / "DSC_0002.JPG.xmp"
@@ -661,14 +660,14 @@ def test_a_sidecar_changed_between_read_and_replace_is_left_to_its_program_then_
             path.write_bytes(theirs)
 
     monkeypatch.setattr(sidecars, "_before_replace", another_program)
-    with Cache.open(tmp_path / "c.sqlite3") as cache:
-        first = _session(folder, cache)
+    with Store.open(tmp_path / "c.sqlite3") as store:
+        first = _session(folder, store)
         assert first["DSC_0002.JPG.xmp"] == ("failed", sidecars.CHANGED)
         assert sidecar.read_bytes() == theirs and temps(folder) == []
         assert {name: action for name, (action, _) in first.items() if name != sidecar.name} == {
             "DSC_0001.JPG.xmp": "created", "DSC_0003.JPG.xmp": "created"}
         # The next session in the folder, with nothing new in it, does what was left.
-        second = _session(folder, cache)
+        second = _session(folder, store)
     assert second.get("DSC_0002.JPG.xmp") == ("updated", ""), "the sidecar left undone was not looked at again"
     tags = exiftool_tags(sidecar)
     assert tags["XMP-xmpMM:InstanceID"].startswith("uuid:0000aaaa") and tags["XMP-burstd:Rank"] == 2

@@ -263,3 +263,18 @@ def test_a_broken_jpeg_does_not_cost_its_raw_the_rating(burstd, tmp_path: Path) 
     assert Path(member["path"]).name == "DSC_0001.DNG" and member["source"].startswith("raw-")
     assert (folder / "DSC_0001.DNG.xmp").exists() and not (folder / "DSC_0001.JPG.xmp").exists()
     assert [Path(e["path"]).name for e in report["errors"]] == ["DSC_0001.JPG"]
+
+
+def test_a_warm_rescan_counts_the_rescued_raw_with_the_rest_as_cached(burstd, tmp_path: Path) -> None:
+    """The RAW analysed in place of a broken JPEG is a second pass of the analyse stage: its counts
+    add to the first pass's, they do not replace them."""
+    folder = tmp_path / "pair"
+    folder.mkdir()
+    make_burst(folder, DATA / "IMG_5910.jpg", [0.0, 1.5, 2.5, 1.0], start=T0, first_number=2, size=(900, 600))
+    (folder / "DSC_0001.JPG").write_bytes((DATA / "pcb_004.JPG").read_bytes()[:150_000])  # truncated
+    shutil.copy(DATA / "colorchart.dng", folder / "DSC_0001.DNG")
+    db = tmp_path / "c.sqlite3"
+    cold = burstd.json("scan", folder, "--cache", db, check=1)["summary"]
+    assert (cold["analysed"], cold["cached"]) == (5, 0)
+    warm = burstd.json("scan", folder, "--cache", db, check=1)["summary"]
+    assert (warm["analysed"], warm["cached"]) == (0, 5)  # the broken JPEG is retried, and fails again

@@ -6,7 +6,8 @@ import json
 import time
 from pathlib import Path
 
-from burstd.store.cache import Cache, SessionRecord
+from burstd.store import Store
+from burstd.store.sessions import SessionRecord
 
 
 def test_no_database_means_not_running(burstd, tmp_path: Path) -> None:
@@ -25,11 +26,11 @@ def test_a_database_being_created_is_reported_as_not_running_in_json(burstd, tmp
 
 def test_a_dead_daemon_with_sessions_and_errors(burstd, tmp_path: Path) -> None:
     db = tmp_path / "c.sqlite3"
-    with Cache.open(db) as cache:
-        cache.daemon_started(2**22 + 12345, {"roots": ["/photos"]})  # a pid no process has here
+    with Store.open(db) as store:
+        store.log.started(2**22 + 12345, {"roots": ["/photos"]})  # a pid no process has here
         now = time.time()
-        cache.record_session(SessionRecord(Path("/photos/card"), now - 5, now, 12, 3, 12, 1, 1, 0.8))
-        cache.record_errors([(now, Path("/photos/card/bad.jpg"), "truncated file")])
+        store.sessions.record(SessionRecord(Path("/photos/card"), now - 5, now, 12, 3, 12, 1, 1, 0.8))
+        store.log.record_errors([(now, Path("/photos/card/bad.jpg"), "truncated file")])
     info = burstd.json("status", "--cache", db, check=3)
     assert info["running"] is False and info["sessions"][0]["files"] == 12
     text = burstd("status", "--cache", db, check=3).stdout

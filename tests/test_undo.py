@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from burstd.sidecar import files as sidecars
-from burstd.store.cache import Cache
+from burstd.store import Store
 from burstd.models import ScanSettings
 from burstd.pipeline import scan_folder
 from burstd.undo.plan import EntryOutcome, JournalEntry, UndoAction, plan_undo
@@ -210,8 +210,8 @@ def test_the_journal_is_committed_before_the_sidecar_changes(tmp_path: Path, mon
         seen[path.name] = row[0]
 
     monkeypatch.setattr(sidecars, "_before_replace", at_the_worst_moment)
-    with Cache.open(db) as cache:
-        scan_folder(folder, ScanSettings(force=True), cache)
+    with Store.open(db) as store:
+        scan_folder(folder, ScanSettings(force=True), store)
     assert seen == {
         "DSC_0001.JPG.xmp": None,
         "DSC_0002.JPG.xmp": (SIDECARS / "IMG_0001.CR2.xmp").read_bytes(),
@@ -232,8 +232,8 @@ def test_a_write_that_never_landed_is_recognised(tmp_path: Path, monkeypatch: py
             path.write_bytes(other)
 
     monkeypatch.setattr(sidecars, "_before_replace", meddle)
-    with Cache.open(db) as cache:
-        report = scan_folder(folder, ScanSettings(force=True), cache)
+    with Store.open(db) as store:
+        report = scan_folder(folder, ScanSettings(force=True), store)
     assert [o.action for o in report.sidecars[folder / "DSC_0002.JPG"]] == ["failed"]
     monkeypatch.undo()
     out = burstd.json("undo", folder, "--cache", db, check=1)
@@ -245,18 +245,19 @@ def test_a_write_that_never_landed_is_recognised(tmp_path: Path, monkeypatch: py
 
 def test_an_older_database_is_migrated(tmp_path: Path) -> None:
     db = tmp_path / "old.sqlite3"
-    with Cache.open(db) as cache:
-        cache.db.execute("DROP TABLE journal")
-        cache.db.execute("ALTER TABLE sessions DROP COLUMN kind")
-        cache.db.execute("ALTER TABLE sessions DROP COLUMN open")
-        cache.db.execute("INSERT INTO sessions (folder, started, ended, files, bursts, written, kept_manual, errors,"
-                         " seconds) VALUES ('/p', 1, 2, 3, 1, 3, 0, 0, 0.5)")
-        cache.db.execute("PRAGMA user_version = 3")
-        cache.db.conn.commit()
-    with Cache.open(db) as cache:
-        (session,) = cache.recent_sessions()
+    with Store.open(db) as store:  # made back into a schema-3 database, as burstd 0.2 left it
+        conn = store.db.conn
+        conn.execute("DROP TABLE journal")
+        conn.execute("ALTER TABLE sessions DROP COLUMN kind")
+        conn.execute("ALTER TABLE sessions DROP COLUMN open")
+        conn.execute("INSERT INTO sessions (folder, started, ended, files, bursts, written, kept_manual, errors,"
+                     " seconds) VALUES ('/p', 1, 2, 3, 1, 3, 0, 0, 0.5)")
+        conn.execute("PRAGMA user_version = 3")
+        conn.commit()
+    with Store.open(db) as store:
+        (session,) = store.sessions.recent()
         assert session["kind"] == "daemon" and session["files"] == 3
-        assert cache.journal_pending() == []
+        assert store.sessions.journal_pending() == []
 
 
 # --- the daemon -----------------------------------------------------------------------------------

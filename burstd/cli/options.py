@@ -89,7 +89,7 @@ class SettingOptions:
 def configured_cache(config_path: Path | None) -> Path:
     """The database the daemon uses: the global configuration's `cache`, else the default path."""
     from burstd.config.files import load_global
-    from burstd.store.cache import default_cache_path
+    from burstd.store.database import default_cache_path
 
     try:
         return load_global(config_path).cache or default_cache_path()

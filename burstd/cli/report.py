@@ -11,7 +11,7 @@ from burstd.cli.options import add_cache, add_command
 from burstd.errors import ConfigError
 from burstd.exit_codes import ExitCode, exit_code_for
 from burstd.models import ScanSettings
-from burstd.store.cache import Cache
+from burstd.store import Store
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -37,8 +37,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     out = args.output or args.directory / "burstd-report.html"
     settings = replace(folder_scan_settings(args.directory), recursive=args.recursive)
     try:
-        with Cache.open(args.cache) as cache:
-            summary = write_report(args.directory, out, cache, settings)
+        with Store.open(args.cache) as store:
+            summary = write_report(args.directory, out, store, settings)
     except OSError as exc:  # the page or its folder could not be written
         print(f"burstd report: {exc}", file=sys.stderr)
         return exit_code_for(exc)

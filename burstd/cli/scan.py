@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, TextIO
 from burstd.cli.options import SettingOptions, add_cache, add_command, add_json, add_verbose, choices, print_json
 from burstd.config.rules import validate_given
 from burstd.exit_codes import ExitCode
-from burstd.models import Colour, Method, RatedShot, ScanSettings, Scheme, SidecarAction, SidecarStyle
-from burstd.store.cache import Cache
+from burstd.models import Colour, Method, RatedShot, ScanSettings, Scheme, SidecarStyle
+from burstd.store import Store
 
 if TYPE_CHECKING:  # the pipeline loads OpenCV, rawpy and exiv2: imported by cmd_scan only
     from burstd.pipeline import ScanReport
@@ -74,8 +74,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     progress = _terminal_progress if sys.stderr.isatty() else None
     try:
-        with Cache.open(args.cache) as cache:
-            report = scan_folder(args.directory, settings, cache, progress)
+        with Store.open(args.cache) as store:
+            report = scan_folder(args.directory, settings, store, progress)
     finally:
         if progress:
             sys.stderr.write("\r\x1b[K")
@@ -97,8 +97,7 @@ def scan_settings(args: argparse.Namespace) -> tuple[ScanSettings, list[str]]:
 def failures(report: ScanReport) -> Iterator[tuple[Path, str]]:
     """Every file that could not be analysed and every sidecar that could not be written, with why."""
     yield from ((p.path, p.reason) for p in report.problems)
-    for outcomes in report.sidecars.values():
-        yield from ((o.path, o.reason) for o in outcomes if o.action == SidecarAction.FAILED)
+    yield from ((o.path, o.reason) for o in report.failed_outcomes())
 
 
 def report_json(report: ScanReport, settings: ScanSettings) -> dict:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from burstd.cli.options import CONFIGURED_CACHE, add_cache, add_command, add_json, configured_cache, print_json
 from burstd.exit_codes import ExitCode
-from burstd.store.cache import Cache
+from burstd.store import Store
 
 if TYPE_CHECKING:  # it loads the sidecar writer (exiv2): imported when the command runs
     from burstd.undo.apply import UndoReport
@@ -37,18 +37,18 @@ def cmd_undo(args: argparse.Namespace) -> int:
     if problem := usage_problem(args):
         print(f"burstd undo: {problem}", file=sys.stderr)
         return ExitCode.USAGE
-    with Cache.open(args.cache or configured_cache(None)) as cache:
+    with Store.open(args.cache or configured_cache(None)) as store:
         if args.list:
-            sessions = cache.journal_sessions(args.directory)
+            sessions = store.sessions.journaled(args.directory)
             if args.json:
                 print_json({"sessions": sessions})
             else:
                 print(render_sessions(sessions))
             return ExitCode.OK
-        if args.session is not None and not cache.session_exists(args.session):
+        if args.session is not None and not store.sessions.exists(args.session):
             print(f"burstd undo: there is no session {args.session} (burstd undo --list shows them)", file=sys.stderr)
             return ExitCode.USAGE
-        report = undo(cache, folder=args.directory, session=args.session, dry_run=args.dry_run)
+        report = undo(store, folder=args.directory, session=args.session, dry_run=args.dry_run)
     print_undo(report, as_json=args.json)
     return ExitCode.FAILED if report.failed else ExitCode.OK
 

@@ -47,7 +47,7 @@ class DaemonConfig:
     roots: tuple[Path, ...]  # watched roots, ~ and $VARS expanded, absolute, normalised
     folder: FolderSettings  # the defaults for every folder, before any .burstd.toml
     stable_seconds: float = 2.0  # a file not closed is complete once its size and mtime were stable this long
-    cache: Path | None = None  # None: burstd.store.cache.default_cache_path()
+    cache: Path | None = None  # None: burstd.store.database.default_cache_path()
     darktable_config: Path | None = None  # darktable's config folder; None: darktable_lock.default_config_dir()
     provenance: Mapping[str, str] = field(default_factory=dict)  # folder key -> "default" | the global file
 

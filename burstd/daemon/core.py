@@ -21,20 +21,19 @@ import os
 import queue
 import signal
 import time
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path, PurePath
 
 from burstd.analysis.analyse import analyse_file
 from burstd.daemon.arrivals import Arrivals, Event, Session
-from burstd.store.cache import NOT_AN_IMAGE, Cache, CacheEntry, SessionRecord
+from burstd.store import Store
+from burstd.store.analyses import NOT_AN_IMAGE, CacheEntry
 from burstd.config.files import DaemonConfig, FolderSettings, folder_settings, load_global
 from burstd.discover import Candidate, discover
 from burstd.errors import BurstdError, ConfigError, ImageError
-from burstd.models import SidecarAction
 from burstd.naming import is_ignored_name
-from burstd.pipeline import ScanReport, collect_shots, plan_pairs, settle_folder
+from burstd.pipeline import ScanReport, collect_shots, plan_pairs, session_record, settle_folder
 from burstd.report.page import write_report
 from burstd.daemon.systemd import Notifier
 from burstd.fsio import remove_stale_temps
@@ -55,7 +54,7 @@ class AlreadyRunning(BurstdError):
 
 
 class Daemon:
-    def __init__(self, config: DaemonConfig, cache: Cache, config_path: Path | None = None) -> None:
+    def __init__(self, config: DaemonConfig, cache: Store, config_path: Path | None = None) -> None:
         self.config = config
         self.config_path = config_path
         self.cache = cache
@@ -82,7 +81,7 @@ class Daemon:
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGHUP, self._on_signal)
-        self.cache.daemon_started(os.getpid(), self.state())
+        self.cache.log.started(os.getpid(), self.state())
         self._database = _file_id(self.cache.path)
         failed = True
         try:
@@ -98,7 +97,7 @@ class Daemon:
             self.watcher.stop()
             self.pool.shutdown(wait=True, cancel_futures=True)
             if not failed:  # after a failure the database may be what failed: `status` sees a dead pid
-                self.cache.daemon_stopped(os.getpid())
+                self.cache.log.stopped(os.getpid())
             log.info("stopped")
         return 0
 
@@ -114,7 +113,7 @@ class Daemon:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            other = self.cache.daemon()
+            other = self.cache.log.daemon()
             pid = f" (pid {other['pid']})" if other else ""
             raise AlreadyRunning(f"burstd is already running{pid}") from None
         os.ftruncate(fd, 0)
@@ -128,10 +127,10 @@ class Daemon:
         log.warning("%s was deleted or replaced while burstd ran: starting a new database "
                     "(photos are analysed again as their folders need it)", self.cache.path)
         self.cache.close()
-        self.cache = Cache.open(self.cache.path)
+        self.cache = Store.open(self.cache.path)
         self._database = _file_id(self.cache.path)
         self._take_lock()
-        self.cache.daemon_started(os.getpid(), self.state())
+        self.cache.log.started(os.getpid(), self.state())
 
     def _on_signal(self, signum: int, _frame: object) -> None:
         if signum == signal.SIGHUP:
@@ -223,7 +222,7 @@ class Daemon:
             self.arrivals.analysed(PurePath(path))
             return
         candidate = Candidate(path, st.st_size, st.st_mtime_ns)
-        if self.cache.lookup([(path, candidate.size, candidate.mtime_ns)]):
+        if self.cache.analyses.lookup([(path, candidate.size, candidate.mtime_ns)]):
             self.arrivals.analysed(PurePath(path))
             return
         future = self.pool.submit(_analyse_candidate, candidate)
@@ -244,7 +243,7 @@ class Daemon:
             return
         kind, analysis = result
         if _stat(PurePath(candidate.path)) == (candidate.size, candidate.mtime_ns):
-            self.cache.store([(candidate.path, candidate.size, candidate.mtime_ns, CacheEntry(kind or NOT_AN_IMAGE, analysis))])
+            self.cache.analyses.save([(candidate.path, candidate.size, candidate.mtime_ns, CacheEntry(kind or NOT_AN_IMAGE, analysis))])
 
     # --- sessions --------------------------------------------------------------------------------
 
@@ -275,31 +274,28 @@ class Daemon:
         except ConfigError as exc:
             self.folder_problems[str(folder)] = exc.problems
             log.error("%s: skipped, its configuration is invalid:\n%s", folder, "\n".join(f"  - {p}" for p in exc.problems))
-            self.cache.record_errors([(time.time(), folder, "invalid configuration: " + "; ".join(exc.problems))])
+            self.cache.log.record_errors([(time.time(), folder, "invalid configuration: " + "; ".join(exc.problems))])
             self.heartbeat()  # so that `burstd status` shows the problem now, not at the next beat
             return
         self.folder_problems.pop(str(folder), None)
         self.current = str(folder)
         self.heartbeat()
-        report = ScanReport(folder, session=self.cache.begin_session(folder, "daemon", started_wall))
+        report = ScanReport(folder, session=self.cache.sessions.begin(folder, "daemon", started_wall))
         candidates, problems = discover(folder)
         report.problems.extend(problems)
         report.files = len(candidates)
-        shots, orbs = collect_shots(candidates, settings.scan, self.cache, report)
+        collected = collect_shots(candidates, settings.scan, self.cache.analyses)
+        report.add_shots(collected)
         self._forget_replaced(folder, session.arrived)
-        settle_folder(folder, shots, orbs, settings.scan, self.cache, report, incremental=True,
-                      stop=lambda: self.stopping)
+        report.add_folder(settle_folder(folder, collected.shots, collected.orbs, settings.scan, self.cache,
+                                        session=report.session, incremental=True, stop=lambda: self.stopping))
         self.current = None
-        actions = Counter(o.action for outs in report.sidecars.values() for o in outs)
-        failed = [o for outs in report.sidecars.values() for o in outs if o.action is SidecarAction.FAILED]
-        errors = [(time.time(), p.path, p.reason) for p in report.problems] + [(time.time(), o.path, o.reason) for o in failed]
-        record = SessionRecord(
-            folder=folder, started=started_wall, ended=time.time(), files=len(session.arrived),
-            bursts=len(report.bursts), written=actions[SidecarAction.CREATED] + actions[SidecarAction.UPDATED],
-            kept_manual=actions[SidecarAction.KEPT_MANUAL], errors=len(errors), seconds=time.perf_counter() - t0,
-        )
-        self.cache.finish_session(report.session, record)
-        self.cache.record_errors(errors)
+        errors = [(time.time(), p.path, p.reason) for p in report.problems]
+        errors += [(time.time(), o.path, o.reason) for o in report.failed_outcomes()]
+        report.seconds = time.perf_counter() - t0
+        record = session_record(report, started_wall, files=len(session.arrived))
+        self.cache.sessions.finish(report.session, record)
+        self.cache.log.record_errors(errors)
         for _, path, reason in errors:
             log.error("%s: %s", path, reason)
         log.info(
@@ -316,7 +312,7 @@ class Daemon:
         if session.removed or not session.arrived:
             return False
         stats = [(Path(p), _stat(p)) for p in session.arrived]
-        known = self.cache.lookup((path, st[0], st[1]) for path, st in stats if st is not None)
+        known = self.cache.analyses.lookup((path, st[0], st[1]) for path, st in stats if st is not None)
         return all(st is not None and path in known and known[path].kind == NOT_AN_IMAGE for path, st in stats)
 
     def _forget_replaced(self, folder: Path, arrived: frozenset[PurePath]) -> None:
@@ -326,10 +322,10 @@ class Daemon:
         the same name may be another picture now, so its burst and those after it are rated again.
         """
         names = {str(p) for p in arrived}
-        previous = self.cache.grouping(folder)
+        previous = self.cache.groupings.get(folder)
         kept = [burst for burst in previous if names.isdisjoint(burst)]
         if len(kept) < len(previous):
-            self.cache.store_grouping(folder, kept)
+            self.cache.groupings.save(folder, kept)
 
     def _write_report(self, folder: Path, settings: FolderSettings) -> None:
         """The review page, after the sidecars: it never delays a rating."""
@@ -338,7 +334,7 @@ class Daemon:
             write_report(folder, out, self.cache, settings.scan)
         except (BurstdError, OSError) as exc:
             log.error("%s: could not write the review page: %s", out, exc)
-            self.cache.record_errors([(time.time(), out, f"could not write the review page: {exc}")])
+            self.cache.log.record_errors([(time.time(), out, f"could not write the review page: {exc}")])
             return
         self.reports.pop(str(folder), None)
         self.reports[str(folder)] = str(out)
@@ -364,7 +360,7 @@ class Daemon:
             if removed := remove_stale_temps(folder):
                 log.warning("%s: removed %d temp file(s) of sidecar writes interrupted by a crash", folder, removed)
             candidates, _ = discover(folder)
-            known = self.cache.lookup((c.path, c.size, c.mtime_ns) for c in candidates)
+            known = self.cache.analyses.lookup((c.path, c.size, c.mtime_ns) for c in candidates)
             unknown = [c for c in candidates if c.path not in known]
             for c in unknown:
                 # Old enough files are complete as they are; a fresh one may still be copying.
@@ -375,7 +371,7 @@ class Daemon:
 
     def _matches_grouping(self, folder: Path, candidates: list[Candidate], known: dict) -> bool:
         """Whether the folder's shots are exactly those its stored grouping was made from."""
-        grouped = {p for burst in self.cache.grouping(folder) for p in burst}
+        grouped = {p for burst in self.cache.groupings.get(folder) for p in burst}
         to_analyse, _companions = plan_pairs(candidates)
         shots = {str(c.path) for c in to_analyse if known[c.path].analysis is not None}
         return grouped == shots
@@ -418,7 +414,7 @@ class Daemon:
         return line + (f"; settling {self.current}" if self.current else "")
 
     def heartbeat(self) -> None:
-        self.cache.daemon_heartbeat(os.getpid(), self.state())
+        self.cache.log.heartbeat(os.getpid(), self.state())
         self.notifier.watchdog()
         self.notifier.status(self.status_line())
 
@@ -469,5 +465,5 @@ def _stat(path: PurePath) -> tuple[int, int] | None:
 def run(config_path: Path | None = None, cache_path: Path | None = None) -> int:
     """Load the configuration, open the database, run until stopped."""
     config = load_global(config_path)
-    with Cache.open(cache_path or config.cache) as cache:
+    with Store.open(cache_path or config.cache) as cache:
         return Daemon(config, cache, config_path).run()

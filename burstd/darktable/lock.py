@@ -4,7 +4,7 @@ darktable holds `library.db.lock` (its PID, as text) in its config folder while 
 is in its library, darktable's database wins over later sidecar changes: new ratings and keywords
 for images it has already imported show only after it re-reads their sidecars. `burstd status`
 warns about that. Read-only: the lock file and, when present, `library.db` opened read-only and
-immutable through `cache.darktable_film_rolls` (darktable is never waited on or blocked).
+immutable through `library.film_rolls` (darktable is never waited on or blocked).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from burstd.store.cache import darktable_film_rolls
 from burstd.config.files import config_home
+from burstd.darktable.library import film_rolls
 
 ADVICE = (
     "images darktable has already imported keep the ratings in its database until it re-reads their "
@@ -76,5 +76,5 @@ def process_alive(pid: int) -> bool:
 def _imported_under(library: Path, roots: tuple[Path, ...]) -> tuple[str, ...]:
     if not roots or not library.is_file():
         return ()
-    folders = darktable_film_rolls(library)
+    folders = film_rolls(library)
     return tuple(sorted(f for f in folders if any(Path(f).is_relative_to(root) for root in roots)))

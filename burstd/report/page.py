@@ -23,16 +23,16 @@ import numpy as np
 import rawpy
 from PIL import Image
 
-from burstd.store.cache import Cache
 from burstd.analysis.decode import UPRIGHT, raw_preview, read_kind, reduced_rgb
 from burstd.errors import ImageError, SidecarError
 from burstd.fsio import write_atomically
-from burstd.models import FileProblem, RatedBurst, RatedShot, ScanSettings, SidecarAction, Shot
+from burstd.models import FileProblem, RatedBurst, RatedShot, ScanSettings, Shot
 from burstd.naming import natural_key, sidecar_targets
 from burstd.pipeline import scan_folder
 from burstd.ranking import subject_region
 from burstd.report.html import Picture, ReportBurst, ReportFrame, ReportPage, href, render
 from burstd.sidecar.files import read_sidecar
+from burstd.store import Store
 
 THUMB_SIDE = 320  # long side of the row thumbnails
 PREVIEW_SIDE = 1200  # long side of the click view
@@ -71,12 +71,11 @@ class _Pictures:
     reused: int
 
 
-def write_report(directory: Path, out: Path, cache: Cache, settings: ScanSettings) -> ReportSummary:
+def write_report(directory: Path, out: Path, store: Store, settings: ScanSettings) -> ReportSummary:
     """Write the review page of `directory` to `out` (and its thumbnails beside it)."""
-    scan = scan_folder(directory, replace(settings, dry_run=True), cache)
+    scan = scan_folder(directory, replace(settings, dry_run=True), store)
     summary = ReportSummary(out, problems=list(scan.problems))
-    summary.problems += [FileProblem(o.path, o.reason) for outs in scan.sidecars.values() for o in outs
-                         if o.action == SidecarAction.FAILED]
+    summary.problems += [FileProblem(o.path, o.reason) for o in scan.failed_outcomes()]
     states = {  # by the shot's first sidecar in the folder's naming style
         m.shot.primary: sidecar_state(sidecar_targets(m.shot.files, settings.sidecar_style)[0][1])
         for rated in scan.bursts for m in rated.members

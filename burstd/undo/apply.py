@@ -1,9 +1,9 @@
 """`burstd undo`: put sidecars back as they were before burstd changed them.
 
 The flow, in one function: the journal entries to undo (of the sidecars under a folder, or of one
-session) come from the database (`store/cache.py`), each sidecar's digest now from the disk, the decision
-from `plan.py` (pure), and the restore or removal from `sidecar/files.py`, the only module that
-writes sidecars. The previous bytes live in the database, never as backup files beside the photos.
+session) come from the database (`store.sessions`), each sidecar's digest now from the disk, the
+decision from `undo/plan.py` (pure), and the restore or removal from the `sidecar` package, the only
+writer of sidecars. The previous bytes live in the database, never as backup files beside the photos.
 A problem with one sidecar is reported with the file and the reason, and the rest goes on.
 """
 
@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from burstd.store.cache import Cache
 from burstd.errors import SidecarError
 from burstd.sidecar.files import current_digest, restore_sidecar
+from burstd.store import Store
 from burstd.undo.plan import SidecarUndo, UndoAction, plan_undo
 
 FAILED = "failed"
@@ -39,11 +39,11 @@ class UndoReport:
         return any(o.action in (UndoAction.KEEP, UndoAction.BLOCKED, FAILED) for o in self.outcomes)
 
 
-def undo(cache: Cache, *, folder: Path | None = None, session: int | None = None, dry_run: bool = False) -> UndoReport:
+def undo(store: Store, *, folder: Path | None = None, session: int | None = None, dry_run: bool = False) -> UndoReport:
     """Undo every journaled change to the sidecars under `folder` (any depth) and/or of `session`,
     newest first, as far back as each sidecar still holds what burstd wrote."""
     report = UndoReport(dry_run)
-    selected = cache.journal_pending(folder, session)
+    selected = store.sessions.journal_pending(folder, session)
     paths = sorted({e.path for e in selected})
     current: dict[Path, str | None] = {}
     for path in paths:
@@ -51,24 +51,26 @@ def undo(cache: Cache, *, folder: Path | None = None, session: int | None = None
             current[path] = current_digest(path)
         except SidecarError as err:
             report.outcomes.append(UndoOutcome(path, FAILED, _sessions(selected, path), err.reason))
-    entries = cache.journal_pending_of(paths) if session is not None else selected
+    entries = store.sessions.journal_pending_of(paths) if session is not None else selected
     for plan in plan_undo(entries, (e.id for e in selected), current):
-        report.outcomes.append(_carry_out(cache, plan, dry_run))
+        report.outcomes.append(_carry_out(store, plan, dry_run))
     report.outcomes.sort(key=lambda o: o.path)
     return report
 
 
-def _carry_out(cache: Cache, plan: SidecarUndo, dry_run: bool) -> UndoOutcome:
+def _carry_out(store: Store, plan: SidecarUndo, dry_run: bool) -> UndoOutcome:
     outcome = UndoOutcome(plan.path, plan.action.value, plan.sessions, plan.reason)
     if dry_run or plan.action is UndoAction.BLOCKED:
         return outcome
     if plan.source is not None and plan.expected_sha256 is not None:  # RESTORE or REMOVE
-        previous = None if plan.action is UndoAction.REMOVE else cache.journal_previous(plan.source.id)
+        previous = None if plan.action is UndoAction.REMOVE else store.sessions.journal_previous(plan.source.id)
         try:
             restore_sidecar(plan.path, previous, plan.expected_sha256)
         except SidecarError as err:
             return UndoOutcome(plan.path, FAILED, plan.sessions, err.reason)
-    cache.settle_journal(plan.settled, [plan.path])
+    with store.transaction():  # one commit: the entries settled and the memo forgotten, or neither
+        store.sessions.settle_journal(plan.settled)
+        store.memos.forget([plan.path])  # so the next scan reads the sidecar afresh
     return outcome
 
 

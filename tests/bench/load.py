@@ -176,9 +176,9 @@ def _sidecar_count(folders: list[Path]) -> int:
 
 def drop(base: Path, staged: list[Path], *, timeout: float = 1800) -> Drop:
     """Move `staged` folders at once into a root watched by a fresh daemon; wait until all is settled."""
-    from burstd.store.cache import Cache
     from burstd.fsio import TEMP_PATTERN
     from burstd.sidecar.files import read_sidecar
+    from burstd.store import Store
 
     root = base / "import"
     root.mkdir()
@@ -198,8 +198,8 @@ def drop(base: Path, staged: list[Path], *, timeout: float = 1800) -> Drop:
         peak, rss = daemon.memory_mb()
     finally:
         daemon.stop()
-    with Cache.open_readonly(base / "state" / "burstd" / "cache.sqlite3") as cache:
-        sessions, errors = cache.recent_sessions(100_000), cache.recent_errors(100_000)
+    with Store.open_readonly(base / "state" / "burstd" / "cache.sqlite3") as store:
+        sessions, errors = store.sessions.recent(100_000), store.log.recent_errors(100_000)
     after = {k.replace(str(base / "staging"), str(root)): v for k, v in before.items()}
     images_now = digests(moved)
     read_back = 0
