@@ -70,12 +70,17 @@ def scan_folder(root: Path, settings: ScanSettings, cache: Cache, progress: Prog
     return report
 
 
-def session_record(report: ScanReport, started: float) -> SessionRecord:
-    """What `burstd status` and `burstd undo --list` show of a finished scan."""
+def session_record(report: ScanReport, started: float, *, files: int | None = None) -> SessionRecord:
+    """What `burstd status` and `burstd undo --list` show of a finished scan or daemon session.
+
+    `files` is what the session counts as its files: every file found for a scan (the default),
+    the files that arrived for a daemon session (which rates a whole folder for a few new files).
+    """
     outcomes = [o for outs in report.sidecars.values() for o in outs]
     actions = Counter(o.action for o in outcomes)
     return SessionRecord(
-        folder=report.root, started=started, ended=time.time(), files=report.files, bursts=len(report.bursts),
+        folder=report.root, started=started, ended=time.time(), files=report.files if files is None else files,
+        bursts=len(report.bursts),
         written=actions[SidecarAction.CREATED] + actions[SidecarAction.UPDATED],
         kept_manual=actions[SidecarAction.KEPT_MANUAL],
         errors=len(report.problems) + actions[SidecarAction.FAILED], seconds=report.seconds,

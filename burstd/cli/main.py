@@ -191,7 +191,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from burstd.daemon import core as daemon
+    from burstd.daemon import lifecycle as daemon
     from burstd.daemon import systemd as service
 
     service.setup_logging(verbose=args.verbose)
