@@ -14,6 +14,7 @@ from pathlib import Path
 
 from burstd.models import FileProblem
 from burstd.naming import is_ignored_name, natural_key
+from burstd.paths import within
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +60,8 @@ def discover(root: Path, *, recursive: bool = False, extra_patterns: tuple[str, 
 
 
 def _inside(path: Path, root_real: Path) -> bool:
+    """Whether `path`, its links resolved, lies in the (resolved) folder being listed."""
     try:
-        path.resolve().relative_to(root_real)
-    except (ValueError, OSError):
+        return within(path.resolve(), root_real)
+    except (OSError, RuntimeError):  # a link loop
         return False
-    return True

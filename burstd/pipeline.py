@@ -147,8 +147,11 @@ def scan_folder(root: Path, settings: ScanSettings, store: Store, progress: Prog
 
 def session_record(report: ScanReport, started: float, *, files: int | None = None) -> SessionRecord:
     """What `burstd status` and `burstd undo --list` show of a finished scan or daemon session; the
-    one place a `SessionRecord` is made. `files`: the daemon counts the files that arrived, not all
-    the folder holds."""
+    one place a `SessionRecord` is made.
+
+    `files` is what the session counts as its files: every file found for a scan (the default),
+    the files that arrived for a daemon session (which rates a whole folder for a few new files).
+    """
     actions = Counter(o.action for outs in report.sidecars.values() for o in outs)
     return SessionRecord(
         folder=report.root, started=started, ended=time.time(),

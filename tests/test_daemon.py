@@ -5,11 +5,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -17,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from burstd.daemon.watch import Watcher
 from tests.conftest import ROOT
 from tests.helpers_exiftool import exiftool_tags, needs_exiftool
 from tests.photos import DATA, make_burst
@@ -331,29 +335,152 @@ def test_a_root_that_disappears_is_watched_again_when_it_returns(daemon: Daemon,
     assert daemon.stop() == 0
 
 
-def test_systemd_notifications_arrive_on_notify_socket(tmp_path: Path) -> None:
-    pytest.importorskip("systemd.daemon", reason="systemd-python is not installed")
-    sock_path = tmp_path / "notify.sock"
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(sock_path))
-    sock.settimeout(30)
+def without_systemd_python(base: Path) -> str:
+    """A PYTHONPATH on which `import systemd` fails, as on an install without the `systemd` extra."""
+    blocker = base / "no-systemd-python" / "systemd"
+    blocker.mkdir(parents=True, exist_ok=True)
+    (blocker / "__init__.py").write_text('raise ImportError("systemd-python is not installed (hidden by the test)")\n')
+    return f"{blocker.parent}{os.pathsep}{ROOT}"
+
+
+class NotifySocket:
+    """systemd's side of sd_notify: a real AF_UNIX datagram socket, each datagram kept with its arrival time."""
+
+    def __init__(self, base: Path, *, abstract: bool = False) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        if abstract:
+            name = f"burstd-test-{os.getpid()}-{time.monotonic_ns()}"
+            self.sock.bind(b"\0" + name.encode())
+            self.address = f"@{name}"
+        else:
+            folder = base if len(str(base)) < 90 else Path(tempfile.mkdtemp(prefix="burstd-"))  # sun_path: 108 bytes
+            self.address = str(folder / "notify.sock")
+            self.sock.bind(self.address)
+        self.sock.settimeout(0.2)
+        self.received: list[tuple[float, str]] = []
+        self._open = True
+        self._thread = threading.Thread(target=self._receive, daemon=True)
+        self._thread.start()
+
+    def _receive(self) -> None:
+        while self._open:
+            try:
+                data = self.sock.recv(4096)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.received.append((time.monotonic(), data.decode()))
+
+    def texts(self) -> list[str]:
+        return [text for _, text in list(self.received)]
+
+    def has(self, line: str) -> bool:
+        return any(line in text.split("\n") for text in self.texts())
+
+    def close(self) -> None:
+        self._open = False
+        self._thread.join(timeout=5)
+        self.sock.close()
+
+
+@pytest.mark.parametrize("abstract", [False, True], ids=["path", "abstract"])
+def test_notifications_reach_systemd_without_systemd_python(tmp_path: Path, abstract: bool) -> None:
+    """Type=notify must work on an install without the optional `systemd` extra (a plain datagram)."""
+    notify = NotifySocket(tmp_path, abstract=abstract)
     root = tmp_path / "import"
     root.mkdir()
-    d = Daemon(tmp_path, root, env={"NOTIFY_SOCKET": str(sock_path), "WATCHDOG_USEC": "2000000"})
+    d = Daemon(tmp_path, root, env={"NOTIFY_SOCKET": notify.address, "WATCHDOG_USEC": "2000000",
+                                     "PYTHONPATH": without_systemd_python(tmp_path)})
+    d.env.pop("WATCHDOG_PID", None)
     try:
         d.start()
-        messages: list[str] = []
-        while not any("WATCHDOG=1" in m for m in messages):
-            messages.append(sock.recv(4096).decode())
-        assert any("READY=1" in m for m in messages)
-        assert any(m.startswith("STATUS=") or "\nSTATUS=" in m for m in messages)
+        d.wait_for(lambda: notify.has("READY=1") and notify.has("WATCHDOG=1"), what="READY=1 and WATCHDOG=1")
+        assert any(line.startswith("STATUS=watching 1 root(s)") for text in notify.texts() for line in text.split("\n"))
         assert d.stop() == 0
-        while not any("STOPPING=1" in m for m in messages):
-            messages.append(sock.recv(4096).decode())
+        deadline = time.monotonic() + 5
+        while not notify.has("STOPPING=1") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert notify.has("STOPPING=1"), notify.texts()
+        assert "systemd-python" not in d.log(), d.log()
     finally:
         if d.proc is not None:
             d.proc.kill()
-        sock.close()
+        notify.close()
+
+
+def test_watchdog_keeps_coming_while_a_long_session_settles(tmp_path: Path) -> None:
+    """WatchdogSec= must not kill a daemon busy with a big card: the work itself says it is alive.
+
+    WATCHDOG_USEC=1 s means systemd kills the daemon after 1 s without WATCHDOG=1; the session here
+    (sidecars, then the review page's pictures) takes several seconds.
+    """
+    staging = tmp_path / "staging" / "big"
+    staging.mkdir(parents=True)
+    sources = sorted(DATA.glob("step*.jpg")) + [DATA / "flower.jpg", DATA / "IMG_5910.jpg"]
+    for i in range(WATCHDOG_FILES):
+        shutil.copy(sources[i % len(sources)], staging / f"IMG_{i:04d}.jpg")
+    notify = NotifySocket(tmp_path)
+    root = tmp_path / "import"
+    root.mkdir()
+    d = Daemon(tmp_path, root, "report = true\n",
+               env={"NOTIFY_SOCKET": notify.address, "WATCHDOG_USEC": "1000000",
+                    "PYTHONPATH": without_systemd_python(tmp_path)})
+    d.env.pop("WATCHDOG_PID", None)
+    try:
+        d.start()
+        shutil.copytree(staging, root / "big")
+        (session,) = d.wait_sessions(1)
+        d.wait_for((root / "big" / "burstd-report.html").exists, what="the review page", timeout=120)
+        page_seen = time.monotonic()
+        d.wait_for(lambda: d.status()["daemon"]["state"]["reports"] != {}, what="the page in status")
+        assert d.stop() == 0
+    finally:
+        if d.proc is not None:
+            d.proc.kill()
+        notify.close()
+    assert session["files"] == WATCHDOG_FILES
+    settling = [at for at, text in notify.received if "settling" in text]
+    assert settling, "STATUS= says what the daemon is busy with"
+    assert page_seen - settling[0] > 3, "a session this quick proves nothing: use more files"
+    beats = [at for at, text in notify.received if "WATCHDOG=1" in text.split("\n")]
+    gaps = [b - a for a, b in zip(beats, beats[1:])]
+    assert max(gaps) < 1.0 + WATCHDOG_SLACK, (
+        f"{max(gaps):.1f} s without WATCHDOG=1 (systemd kills after 1 s); the session and its page took "
+        f"{page_seen - settling[0]:.1f} s"
+    )
+
+
+WATCHDOG_FILES = 150
+WATCHDOG_SLACK = 0.75  # a loaded CI machine may delay the main thread a little, never by seconds
+
+
+def test_a_folder_named_dot_dot_x_is_inside_its_root(tmp_path: Path) -> None:
+    """`..x` is a folder like any other name (a hidden one): the watcher must judge it by the rules of its root."""
+    root = tmp_path / "import"
+    (root / "..x").mkdir(parents=True)
+    (root / "seen").mkdir()
+    inbox: queue.SimpleQueue = queue.SimpleQueue()
+    watcher = Watcher((root,), inbox)
+    watcher.start()
+    try:
+        for folder in ("..x", "seen"):
+            shutil.copy(DATA / "flower.jpg", root / folder / "DSC_0001.JPG")
+        deadline = time.monotonic() + 10
+        paths: set[Path] = set()
+        while time.monotonic() < deadline and root / "seen" / "DSC_0001.JPG" not in paths:
+            try:
+                paths.add(inbox.get(timeout=0.5).path)
+            except queue.Empty:
+                pass
+        time.sleep(0.5)
+        while not inbox.empty():
+            paths.add(inbox.get().path)
+    finally:
+        watcher.stop()
+    assert root / "seen" / "DSC_0001.JPG" in paths
+    # Like every folder whose name starts with a dot (catch-up skips them too): never rated.
+    assert root / "..x" / "DSC_0001.JPG" not in paths
 
 
 @needs_exiftool
@@ -412,3 +539,46 @@ def test_a_folder_set_to_lightroom_names_gets_keywords_in_its_style(daemon: Daem
     assert pick["XMP-lr:HierarchicalSubject"][0].startswith("burstd|burst|2026-11-24 DSC_0001-")
     time.sleep(2.5)  # its own sidecars appearing never start another session
     assert len(daemon.status()["sessions"]) == 1
+
+
+def test_long_work_beats_at_most_once_per_watchdog_interval(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The keep-alive handed to the pipeline stages: rate-limited by the clock (the one thing faked)."""
+    from burstd.config.files import load_global
+    from burstd.daemon.lifecycle import Daemon as RunningDaemon
+    from burstd.store import Store
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(tmp_path / "n.sock"))
+    sock.setblocking(False)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "n.sock"))
+    monkeypatch.setenv("WATCHDOG_USEC", "1000000")  # a beat every 0.5 s
+    monkeypatch.delenv("WATCHDOG_PID", raising=False)
+    (tmp_path / "import").mkdir()
+    (tmp_path / "config.toml").write_text(f'roots = ["{tmp_path / "import"}"]\n')
+
+    def sent() -> list[str]:
+        texts = []
+        while True:
+            try:
+                texts.append(sock.recv(4096).decode())
+            except BlockingIOError:
+                return texts
+
+    now = [100.0]
+    beats: list[tuple[float, list[str]]] = []
+    with Store.open(tmp_path / "cache.sqlite3") as store:
+        d = RunningDaemon(load_global(tmp_path / "config.toml"), store)
+        d.heart.clock = lambda: now[0]
+        try:
+            d.heart.beat()  # the loop's own beat, just before the work starts
+            beats.append((now[0], sent()))
+            with d.heart.busy("settling /card") as progress:
+                for done, now[0] in enumerate((100.1, 100.4, 100.5, 100.6, 100.99, 101.0, 101.2, 103.0), start=1):
+                    progress("write", done, 8)
+                    beats.append((now[0], sent()))
+            assert d.heart.status_line().endswith("being analysed"), "the progress is gone with the work"
+        finally:
+            d.pool.shutdown()
+            sock.close()
+    assert [at for at, texts in beats if "WATCHDOG=1" in texts] == [100.0, 100.5, 101.0, 103.0]
+    assert beats[3][1] == ["WATCHDOG=1", "STATUS=watching 1 root(s); 0 file(s) arriving, 0 being analysed; settling /card: write 3/8"]

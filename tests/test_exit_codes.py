@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from burstd.daemon.core import AlreadyRunning
+from burstd.daemon.lifecycle import AlreadyRunning
 from burstd.daemon.systemd import ServiceError
 from burstd.errors import BurstdError, CacheError, ConfigError, ImageError
 from burstd.exit_codes import ExitCode, exit_code_for

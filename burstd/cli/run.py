@@ -20,11 +20,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     """The daemon: watch the roots of the global configuration ($XDG_CONFIG_HOME/burstd/config.toml),
     batch arriving files into sessions per folder, and group, rank and rate each folder once it has
     been quiet. Example: burstd run -v"""
-    from burstd.daemon import core as daemon
+    from burstd.daemon import lifecycle
     from burstd.daemon import systemd as service
 
     service.setup_logging(verbose=args.verbose)
     if args.config is not None and not args.config.is_file():
         print(f"burstd: {args.config}: no such configuration file", file=sys.stderr)
         return ExitCode.USAGE
-    return daemon.run(args.config, args.cache)
+    return lifecycle.run(args.config, args.cache)

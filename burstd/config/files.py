@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from burstd.errors import ConfigError
+from burstd.paths import root_of, within
 from burstd.config.rules import (
     FOLDER_FILE,
     FOLDER_KEYS,
@@ -105,7 +106,8 @@ def folder_settings(folder: Path, config: DaemonConfig) -> tuple[FolderSettings,
     """
     # abspath, not resolve(): roots are compared as written, and watchdog reports paths under them so.
     folder = Path(os.path.abspath(folder))
-    top = _root_containing(folder, config.roots) or Path(folder.anchor)
+    # Roots never nest (load_global refuses it), so at most one contains `folder`.
+    top = root_of(folder, config.roots) or Path(folder.anchor)
     fallback = str(config.path) if config.path else "global config"
     base = values_of(config.folder)
     layers: list[tuple[str, dict[str, object]]] = []
@@ -120,11 +122,6 @@ def folder_settings(folder: Path, config: DaemonConfig) -> tuple[FolderSettings,
         raise ConfigError(problems)
     merged, provenance = merge_layers(base, sources_for(config.folder, config.provenance, fallback), layers)
     return settings_from_values(merged), provenance
-
-
-def _root_containing(folder: Path, roots: tuple[Path, ...]) -> Path | None:
-    # Roots never nest (load_global refuses it), so at most one contains `folder`.
-    return next((root for root in roots if folder.is_relative_to(root)), None)
 
 
 def _steps_below(top: Path, folder: Path) -> list[Path]:
@@ -187,8 +184,8 @@ def _expand_roots(raws: list[str], source: str, problems: list[str]) -> tuple[Pa
             if root == other:
                 problems.append(f"{where}: {show_value(raw)} is the same folder as {show_value(other_raw)}")
                 break
-            if root.is_relative_to(other) or other.is_relative_to(root):
-                inner, outer = (raw, other_raw) if root.is_relative_to(other) else (other_raw, raw)
+            if within(root, other) or within(other, root):
+                inner, outer = (raw, other_raw) if within(root, other) else (other_raw, raw)
                 problems.append(f"{where}: {show_value(inner)} lies inside {show_value(outer)}; list only the outer one")
                 break
         else:

@@ -1,8 +1,10 @@
-"""Everything that talks to systemd: sd_notify, journal logging, and installing the user unit.
+"""systemd's side of burstd apart from sd_notify: journal logging, and installing the user unit.
 
-The daemon calls `Notifier` (READY/STATUS/WATCHDOG/STOPPING) and `setup_logging`; the CLI calls
-`install_service`. systemd-python is optional (the `systemd` extra): without it burstd still runs,
-logs to stderr and says once that it sends no notifications. No other module imports `systemd`.
+The daemon calls `setup_logging`; the CLI calls `install_service`. Notifications (READY, WATCHDOG...)
+are plain datagrams sent by `burstd.daemon.notify`, which needs no library. systemd-python is optional
+(the `systemd` extra) and used only for the journal handler, which keeps each record's level as the
+journal's PRIORITY; without it a unit's stderr still reaches the journal. No other module imports
+`systemd`.
 """
 
 from __future__ import annotations
@@ -27,84 +29,10 @@ UNIT_NAME = "burstd.service"
 # The unit ships in the source tree's systemd/ folder; a wheel installs it (with the config examples)
 # under <prefix>/share/burstd (pyproject's data-files).
 UNIT_TEMPLATES = (
-    Path(__file__).resolve().parents[2] / "systemd" / UNIT_NAME,
+    Path(__file__).resolve().parents[2] / "systemd" / UNIT_NAME,  # burstd/daemon/systemd.py -> the tree
     Path(sys.prefix) / "share" / "burstd" / UNIT_NAME,
 )
 UNIT_TEMPLATE = next((p for p in UNIT_TEMPLATES if p.is_file()), UNIT_TEMPLATES[0])
-MISSING_SYSTEMD_PYTHON = (
-    "systemd-python is not installed: no systemd notifications (pip install 'burstd[systemd]')"
-)
-
-# Process-wide, so a daemon that builds a second Notifier (say after SIGHUP) does not repeat itself.
-_warned_missing = False
-
-
-def _load_notify() -> Callable[[str], bool] | None:
-    try:
-        from systemd import daemon
-    except ImportError:  # also covers a wheel whose libsystemd.so cannot be loaded
-        return None
-    return daemon.notify
-
-
-class Notifier:
-    """sd_notify through systemd-python (`systemd.daemon.notify`); a no-op without it."""
-
-    def __init__(self) -> None:
-        global _warned_missing
-        self._notify = _load_notify()
-        self._send_failed = False
-        # Outside systemd (no NOTIFY_SOCKET) a missing systemd-python changes nothing: stay quiet.
-        if self._notify is None and os.environ.get("NOTIFY_SOCKET") and not _warned_missing:
-            _warned_missing = True
-            log.warning(MISSING_SYSTEMD_PYTHON)
-
-    def ready(self, status: str) -> None:
-        """Tell systemd start-up is done (Type=notify waits for this) with a first status line."""
-        self._send(f"READY=1\nSTATUS={_one_line(status)}")
-
-    def status(self, text: str) -> None:
-        """The one-line summary `systemctl --user status burstd` shows."""
-        self._send(f"STATUS={_one_line(text)}")
-
-    def watchdog(self) -> None:
-        """The heartbeat WatchdogSec= expects; send it only from a main loop that is really alive."""
-        self._send("WATCHDOG=1")
-
-    def stopping(self) -> None:
-        self._send("STOPPING=1")
-
-    @property
-    def watchdog_interval(self) -> float | None:
-        """Seconds between heartbeats (half of WATCHDOG_USEC, as sd_watchdog_enabled(3) advises), or None."""
-        usec = os.environ.get("WATCHDOG_USEC", "")
-        pid = os.environ.get("WATCHDOG_PID", "")
-        # WATCHDOG_PID names the process the watchdog is meant for; a child that inherited the
-        # environment (a worker, a test subprocess) must not think it is being watched.
-        if pid and pid != str(os.getpid()):
-            return None
-        try:
-            value = int(usec)
-        except ValueError:
-            return None
-        return value / 2_000_000 if value > 0 else None
-
-    def _send(self, message: str) -> None:
-        if self._notify is None:
-            return
-        try:
-            self._notify(message)
-        except OSError as err:
-            # systemd's socket went away (or never was): the daemon's work matters more than the
-            # notification, so never crash; say it once, then only at debug level.
-            level = logging.DEBUG if self._send_failed else logging.WARNING
-            self._send_failed = True
-            log.log(level, "could not notify systemd (%s): %s", message.split("\n")[0], err)
-
-
-def _one_line(text: str) -> str:
-    # sd_notify messages are newline-separated assignments: a newline would end STATUS= early.
-    return " ".join(text.split())
 
 
 # --- logging ---------------------------------------------------------------------------------------
@@ -222,11 +150,6 @@ def install_service(
     except OSError as err:
         raise ServiceError(f"cannot write {path}: {err.strerror or err}") from err
     lines = [f"{'replaced' if existed else 'wrote'} {path}", f"  ExecStart={exec_command(command)}"]
-    if _load_notify() is None:
-        lines.append(
-            "warning: systemd-python is not installed: the unit is Type=notify, so systemd will time out "
-            "waiting for burstd to report ready (pip install 'burstd[systemd]')"
-        )
     by_hand = f"systemctl --user daemon-reload && systemctl --user enable --now {UNIT_NAME}"
     if not enable:
         lines.append(f"not enabled; to start it now and at every login: {by_hand}")

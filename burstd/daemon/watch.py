@@ -5,8 +5,8 @@ to a polling observer, said once and clearly. watchdog silently skips a sub-fold
 the kernel's own list of this process's watches is checked at start and for each new folder. The
 polling observer does not descend into links, so it never follows one out of a root. A root that disappears (a card or a network drive
 unplugged) is reported and watched again when it returns. Everything the handler sees goes onto
-the daemon's queue as `("fs", path, Event, monotonic time)` or `("dir", path)` for a folder that
-appeared with its contents (`cp -r`, `mv` of a whole card folder).
+the daemon's queue as a `FileEvent`, or a `FolderAppeared` for a folder that appeared with its
+contents (`cp -r`, `mv` of a whole card folder); see `burstd.daemon.messages`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import logging
 import os
 import queue
 import time
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
@@ -24,7 +24,9 @@ from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserverVFS
 
 from burstd.daemon.arrivals import Event
+from burstd.daemon.messages import FileEvent, FolderAppeared
 from burstd.naming import is_ignored_name
+from burstd.paths import root_of
 
 log = logging.getLogger("burstd")
 
@@ -50,14 +52,14 @@ class _Handler(FileSystemEventHandler):
             dest = os.fsdecode(event.dest_path)
             if event.is_directory:
                 if not self._hidden(dest):
-                    self.inbox.put(("dir", Path(dest)))
+                    self.inbox.put(FolderAppeared(Path(dest)))
                 return
             self._put(src, Event.DELETED, now)
             self._put(dest, Event.MOVED_IN, now)
             return
         if event.is_directory:
             if event.event_type == "created" and not self._hidden(src):
-                self.inbox.put(("dir", Path(src)))
+                self.inbox.put(FolderAppeared(Path(src)))
             return
         kind = _KINDS.get(event.event_type)
         if kind is not None:
@@ -67,15 +69,15 @@ class _Handler(FileSystemEventHandler):
         # Temp copies, hidden files, sidecars, and anything in a hidden folder (the review page's
         # pictures, editors' caches) are never photographs to rate.
         if not is_ignored_name(os.path.basename(path)) and not self._hidden(os.path.dirname(path)):
-            self.inbox.put(("fs", Path(path), kind, now))
+            self.inbox.put(FileEvent(Path(path), kind, now))
 
     def _hidden(self, folder: str) -> bool:
-        """Whether `folder` is, or lies in, a hidden folder below its root."""
-        for root in self.roots:
-            rel = os.path.relpath(folder, root)
-            if not rel.startswith(".."):
-                return any(part.startswith(".") and part not in (".",) for part in rel.split(os.sep))
-        return False
+        """Whether `folder` is, or lies in, a hidden folder below its root (`..x` is one too)."""
+        path = PurePath(folder)
+        root = root_of(path, self.roots)
+        if root is None:
+            return False
+        return any(part.startswith(".") for part in path.relative_to(root).parts)
 
 
 class Watcher:
@@ -156,7 +158,7 @@ class Watcher:
 
         watchdog skips, without a word, the folders below a root it cannot add a watch for.
         """
-        root = next((r for r in self.roots if folder.is_relative_to(r)), None)
+        root = root_of(folder, self.roots)
         if root is None or root in self.polled or root not in self._watches:
             return
         unwatched = _first_unwatched(folder)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from burstd.config.files import config_home
 from burstd.darktable.library import film_rolls
+from burstd.paths import root_of
 
 ADVICE = (
     "images darktable has already imported keep the ratings in its database until it re-reads their "
@@ -77,4 +78,4 @@ def _imported_under(library: Path, roots: tuple[Path, ...]) -> tuple[str, ...]:
     if not roots or not library.is_file():
         return ()
     folders = film_rolls(library)
-    return tuple(sorted(f for f in folders if any(Path(f).is_relative_to(root) for root in roots)))
+    return tuple(sorted(f for f in folders if root_of(Path(f), roots) is not None))

@@ -28,7 +28,7 @@ from burstd.errors import ImageError, SidecarError
 from burstd.fsio import write_atomically
 from burstd.models import FileProblem, RatedBurst, RatedShot, ScanSettings, Shot
 from burstd.naming import natural_key, sidecar_targets
-from burstd.pipeline import scan_folder
+from burstd.pipeline import Progress, scan_folder
 from burstd.ranking import subject_region
 from burstd.report.html import Picture, ReportBurst, ReportFrame, ReportPage, href, render
 from burstd.sidecar.files import read_sidecar
@@ -71,9 +71,14 @@ class _Pictures:
     reused: int
 
 
-def write_report(directory: Path, out: Path, store: Store, settings: ScanSettings) -> ReportSummary:
-    """Write the review page of `directory` to `out` (and its thumbnails beside it)."""
-    scan = scan_folder(directory, replace(settings, dry_run=True), store)
+def write_report(directory: Path, out: Path, store: Store, settings: ScanSettings,
+                 progress: Progress | None = None) -> ReportSummary:
+    """Write the review page of `directory` to `out` (and its thumbnails beside it).
+
+    `progress(stage, done, total)` is called from the calling thread between files, as the pipeline
+    stages do, and once per shot whose pictures are ready ("pictures").
+    """
+    scan = scan_folder(directory, replace(settings, dry_run=True), store, progress)
     summary = ReportSummary(out, problems=list(scan.problems))
     summary.problems += [FileProblem(o.path, o.reason) for o in scan.failed_outcomes()]
     states = {  # by the shot's first sidecar in the folder's naming style
@@ -88,7 +93,7 @@ def write_report(directory: Path, out: Path, store: Store, settings: ScanSetting
     # thumbnails for photos when the page lies inside the folder it shows (the default).
     files_dir = out.parent / f".{out.stem}_files"
     files_dir.mkdir(parents=True, exist_ok=True)
-    pictures = make_pictures(ordered, files_dir, settings.workers, summary)
+    pictures = make_pictures(ordered, files_dir, settings.workers, summary, progress)
     rows = [_report_burst(rated, states, pictures, directory) for rated in ordered]
     bursts = [r for r in rows if len(r.frames) > 1]
     singles = [r for r in rows if len(r.frames) == 1]
@@ -107,11 +112,18 @@ def write_report(directory: Path, out: Path, store: Store, settings: ScanSetting
     return summary
 
 
-def make_pictures(bursts: Sequence[RatedBurst], files_dir: Path, workers: int, summary: ReportSummary) -> dict[Path, _Pictures]:
+def make_pictures(bursts: Sequence[RatedBurst], files_dir: Path, workers: int, summary: ReportSummary,
+                  progress: Progress | None = None) -> dict[Path, _Pictures]:
     """Thumbnail, preview and (for burst frames) crop of every shot, made in parallel or reused."""
     jobs = [(m.shot, box) for rated in bursts for m, box in zip(rated.members, crop_boxes(rated), strict=True)]
+    results: list[_Pictures | FileProblem] = []
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1, thread_name_prefix="report") as pool:
-        results = list(pool.map(lambda job: _pictures_or_problem(job[0], job[1], files_dir), jobs))
+        # Taken one by one as they are ready, so `progress` runs in the caller's thread between shots
+        # (the daemon's main thread tells systemd's watchdog it is alive from there).
+        for done, result in enumerate(pool.map(lambda job: _pictures_or_problem(job[0], job[1], files_dir), jobs), start=1):
+            results.append(result)
+            if progress:
+                progress("pictures", done, len(jobs))
     pictures: dict[Path, _Pictures] = {}
     for (shot, _), result in zip(jobs, results, strict=True):
         if isinstance(result, FileProblem):  # the frame is still shown, without pictures

@@ -1,0 +1,90 @@
+"""Files that arrive: each analysed in a worker as soon as it is complete, the result kept in the cache.
+
+Workers only analyse and put an `Analysed` message on the queue; the main loop stores it, so only the
+main thread writes the database. A file the cache already knows (same size and mtime) is not
+analysed again; a link out of the watched roots is never followed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
+
+from burstd.analysis.analyse import analyse_file
+from burstd.daemon.arrivals import Arrivals, Event
+from burstd.daemon.messages import Analysed
+from burstd.errors import ImageError
+from burstd.naming import is_ignored_name
+from burstd.paths import within
+from burstd.store.analyses import NOT_AN_IMAGE, CacheEntry
+
+if TYPE_CHECKING:
+    from burstd.daemon.lifecycle import Daemon
+
+log = logging.getLogger("burstd")
+
+
+def folder_appeared(arrivals: Arrivals, folder: Path) -> None:
+    """A folder appeared with its contents (`cp -r`, `mv`): its files count as created now."""
+    now = time.monotonic()
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            if not is_ignored_name(name):
+                arrivals.event(PurePath(dirpath, name), Event.CREATED, now)
+
+
+def analyse(d: Daemon, path: Path) -> None:
+    """Analyse a complete file in a worker, unless the cache already knows it."""
+    if not inside_roots(path, d.config.roots):
+        log.info("%s: a link out of the watched roots, not followed", path)
+        d.arrivals.analysed(PurePath(path))
+        return
+    st = stat_of(path)
+    if st is None:
+        d.arrivals.event(PurePath(path), Event.DELETED, time.monotonic())
+        d.arrivals.analysed(PurePath(path))
+        return
+    if d.store.analyses.lookup([(path, *st)]):
+        d.arrivals.analysed(PurePath(path))
+        return
+    future = d.pool.submit(_analyse_in_worker, path, *st)
+    future.add_done_callback(lambda f: d.inbox.put(f.result()))
+
+
+def store_analysis(d: Daemon, result: Analysed) -> None:
+    """A worker's result, kept if the file is still the one analysed. A failure is reported later by
+    its session, which meets the file again."""
+    d.arrivals.analysed(result.path)
+    if result.failure is None and stat_of(result.path) == (result.size, result.mtime_ns):
+        entry = CacheEntry(result.kind or NOT_AN_IMAGE, result.analysis)
+        d.store.analyses.save([(Path(result.path), result.size, result.mtime_ns, entry)])
+
+
+def inside_roots(path: PurePath, roots: tuple[Path, ...]) -> bool:
+    """Whether `path`, links resolved, lies in a watched root: links out of a root are never followed."""
+    real = Path(path).resolve()
+    return any(within(real, root.resolve()) for root in roots)
+
+
+def stat_of(path: PurePath) -> tuple[int, int] | None:
+    """(size, mtime in ns), or None when the file is gone."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns)
+
+
+def _analyse_in_worker(path: Path, size: int, mtime_ns: int) -> Analysed:
+    """Worker: the analysis of one file, or the reason it failed."""
+    try:
+        kind, analysis, _orb = analyse_file(path, mtime_ns)
+    except ImageError as exc:
+        return Analysed(path, size, mtime_ns, failure=exc.reason)
+    except Exception as exc:  # a decoder bug must not kill the worker; the session says which file
+        return Analysed(path, size, mtime_ns, failure=f"unexpected error: {type(exc).__name__}: {exc}")
+    return Analysed(path, size, mtime_ns, kind, analysis)

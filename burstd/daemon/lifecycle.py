@@ -1,0 +1,175 @@
+"""`burstd run`: the process lifecycle, and the only module that owns it.
+
+One instance per user (a lock beside the database); SIGTERM/SIGINT stop taking work, let the sidecar
+being written finish (each write is atomic) and exit 0; SIGHUP reloads the global configuration.
+Start-up catches up with what changed while burstd was away, then tells systemd READY; the main loop
+(`burstd.daemon.loop`) runs until a signal stops it; STOPPING goes out before the workers are shut
+down. A database deleted under the running daemon is started afresh (it is a cache).
+
+`Daemon` holds what the parts share (configuration, database, arrivals, watcher, status fields);
+the work itself lives in `loop`, `intake`, `settle` and `catchup`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import queue
+import signal
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+from burstd.config.files import DaemonConfig, load_global
+from burstd.daemon.arrivals import Arrivals
+from burstd.daemon.catchup import catch_up
+from burstd.daemon.heartbeat import Heartbeat
+from burstd.daemon.loop import run_loop
+from burstd.daemon.messages import Wake
+from burstd.daemon.notify import Notifier
+from burstd.daemon.settle import QuietTimes
+from burstd.daemon.watch import Watcher
+from burstd.errors import BurstdError, ConfigError
+from burstd.store import Store
+
+log = logging.getLogger("burstd")
+
+
+class AlreadyRunning(BurstdError):
+    """Another burstd daemon runs for this user."""
+
+
+def run(config_path: Path | None = None, cache_path: Path | None = None) -> int:
+    """Load the configuration, open the database, run until stopped."""
+    config = load_global(config_path)
+    with Store.open(cache_path or config.cache) as store:
+        return Daemon(config, store, config_path).run()
+
+
+class Daemon:
+    """One running daemon: what its parts share, and its start, stop, signals and reload."""
+
+    def __init__(self, config: DaemonConfig, store: Store, config_path: Path | None = None) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.store = store
+        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self.arrivals = Arrivals(config.stable_seconds)
+        self.notifier = Notifier()
+        self.watcher = Watcher(config.roots, self.inbox)
+        self.pool = ThreadPoolExecutor(max_workers=config.folder.scan.workers or os.cpu_count() or 1,
+                                       thread_name_prefix="analyse")
+        self.quiet = QuietTimes()
+        self.heart = Heartbeat(self)
+        self.stopping = False
+        self.reload = False
+        self.current: str | None = None  # the folder being settled
+        self.folder_problems: dict[str, list[str]] = {}
+        self.reports: dict[str, str] = {}  # folder -> its review page, newest last
+        self._lock = UserLock(store.path.parent / "burstd.lock", lambda: self.store.log.daemon())
+        self._database: tuple[int, int] | None = None  # (device, inode) of the database file opened
+
+    def run(self) -> int:
+        self._lock.take()
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(signum, self._on_signal)
+        self.store.log.started(os.getpid(), self.heart.state())
+        self._database = file_id(self.store.path)
+        failed = True
+        try:
+            self.watcher.start()
+            for root in self.config.roots:
+                self.catch_up(root)
+            self.notifier.ready(self.heart.status_line())
+            log.info("watching %s", ", ".join(str(r) for r in self.config.roots) or "no roots (add some to the config)")
+            run_loop(self)
+            failed = False
+        finally:
+            self.notifier.stopping()
+            self.watcher.stop()
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            if not failed:  # after a failure the database may be what failed: `status` sees a dead pid
+                self.store.log.stopped(os.getpid())
+            log.info("stopped")
+        return 0
+
+    def catch_up(self, root: Path) -> None:
+        with self.heart.busy(f"catching up with {root}") as progress:
+            catch_up(root, self.store, self.arrivals, self.config.stable_seconds, progress)
+
+    def check_database(self) -> None:
+        """A database deleted or replaced under the running daemon: start a new one (it is a cache)."""
+        if file_id(self.store.path) == self._database:
+            return
+        log.warning("%s was deleted or replaced while burstd ran: starting a new database "
+                    "(photos are analysed again as their folders need it)", self.store.path)
+        self.store.close()
+        self.store = Store.open(self.store.path)
+        self._database = file_id(self.store.path)
+        self._lock.take()  # deleted with the state folder: lock the new one
+        self.store.log.started(os.getpid(), self.heart.state())
+
+    def reload_config(self) -> None:
+        """SIGHUP: the global configuration again; roots stay as they are until a restart."""
+        self.reload = False
+        try:
+            config = load_global(self.config_path)
+        except ConfigError as exc:
+            log.error("SIGHUP: the new configuration is invalid, keeping the old one:\n%s", exc)
+            return
+        if config.roots != self.config.roots:
+            log.warning("SIGHUP: roots changed; restart burstd to watch the new roots")
+            config = replace(config, roots=self.config.roots)
+        self.config = config
+        self.quiet.clear()
+        log.info("SIGHUP: configuration reloaded from %s", config.path or "defaults")
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        if signum == signal.SIGHUP:
+            self.reload = True
+        else:
+            self.stopping = True
+        self.inbox.put(Wake())
+
+
+class UserLock:
+    """One daemon per user: an flock on `path`, held until the process exits."""
+
+    def __init__(self, path: Path, holder: Callable[[], dict | None]) -> None:
+        self.path = path
+        self._holder = holder  # the running daemon's row, to name its pid
+        self._fd: int | None = None
+
+    def take(self) -> None:
+        """Lock, or check the lock is still ours; raises AlreadyRunning when another daemon has it."""
+        if self._fd is not None:
+            if file_id(self.path) == _fd_id(self._fd):
+                return  # still ours
+            os.close(self._fd)  # deleted with the state folder: lock the new one
+            self._fd = None
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            other = self._holder()
+            pid = f" (pid {other['pid']})" if other else ""
+            raise AlreadyRunning(f"burstd is already running{pid}") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+
+
+def file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _fd_id(fd: int) -> tuple[int, int]:
+    st = os.fstat(fd)
+    return (st.st_dev, st.st_ino)

@@ -1,0 +1,122 @@
+"""The main loop: the only thread that writes the database or sidecars.
+
+It sleeps on one queue until the next message or deadline, so an idle daemon costs almost nothing.
+Messages (`burstd.daemon.messages`) feed `Arrivals`; complete files go to the analysis workers; a
+folder quiet for its `quiet_seconds` is settled; between messages the loop beats (`Heartbeat`), checks
+the database and the roots, and catches up with a root that came back.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from collections.abc import Callable
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
+
+from burstd.daemon import intake
+from burstd.daemon.arrivals import Session
+from burstd.daemon.messages import Analysed, FileEvent, FolderAppeared, Message, Wake
+from burstd.daemon.settle import daemon_settings, nothing_to_rate, release_memory, settle, write_review_page
+from burstd.errors import ConfigError
+
+if TYPE_CHECKING:
+    from burstd.daemon.lifecycle import Daemon
+
+log = logging.getLogger("burstd")
+
+STAT_EVERY = 0.25  # how often files still being written are looked at
+
+
+def run_loop(d: Daemon) -> None:
+    """Until a signal sets `d.stopping`."""
+    next_beat = 0.0
+    while not d.stopping:
+        handle(d, _next_message(d, time.monotonic(), next_beat))
+        while True:  # everything that is already there, in one go
+            try:
+                handle(d, d.inbox.get_nowait())
+            except queue.Empty:
+                break
+        if d.reload:
+            d.reload_config()
+        now = time.monotonic()
+        for path in d.arrivals.pending_files():
+            d.arrivals.observe(path, intake.stat_of(path), now)
+        for path in d.arrivals.take_complete():
+            intake.analyse(d, Path(path))
+        for session in d.arrivals.take_sessions(now, _quiet_for(d)):
+            if d.stopping:
+                break
+            settle_session(d, session)
+        if now >= next_beat:
+            d.check_database()
+            for root in d.watcher.check_roots():
+                d.catch_up(root)
+            d.heart.beat()
+            next_beat = now + d.heart.interval()
+
+
+def handle(d: Daemon, message: Message) -> None:
+    match message:
+        case FileEvent(path, event, at):
+            d.arrivals.event(PurePath(path), event, at)
+        case FolderAppeared(path):
+            d.watcher.check_folder(Path(path))
+            intake.folder_appeared(d.arrivals, Path(path))
+        case Analysed():
+            intake.store_analysis(d, message)
+        case Wake():
+            pass  # the loop looks at its flags and deadlines anyway
+
+
+def settle_session(d: Daemon, session: Session) -> None:
+    """Settle a folder whose session is over, and tell `burstd status` and systemd about it."""
+    folder = Path(session.folder)
+    started = time.time() - (time.monotonic() - session.started)
+    if not folder.is_dir() or nothing_to_rate(session, d.store):
+        return
+    if not intake.inside_roots(folder, d.config.roots):
+        log.warning("%s: reached through a link out of the watched roots; not followed", folder)
+        return
+    d.check_database()  # what the session learns must not go into a deleted database
+    try:
+        settings = daemon_settings(folder, d.config)
+    except ConfigError as exc:
+        d.folder_problems[str(folder)] = exc.problems
+        log.error("%s: skipped, its configuration is invalid:\n%s", folder, "\n".join(f"  - {p}" for p in exc.problems))
+        d.store.log.record_errors([(time.time(), folder, "invalid configuration: " + "; ".join(exc.problems))])
+        d.heart.beat()  # so that `burstd status` shows the problem now, not at the next beat
+        return
+    d.folder_problems.pop(str(folder), None)
+    d.current = str(folder)
+    d.heart.beat()
+    with d.heart.busy(f"settling {folder}") as progress:
+        settle(folder, session.arrived, started, settings.scan, d.store, progress=progress, stop=lambda: d.stopping)
+    d.current = None
+    if settings.report:
+        with d.heart.busy(f"review page of {folder}") as progress:
+            page = write_review_page(folder, settings.scan, d.store, progress)
+        if page is not None:
+            d.reports.pop(str(folder), None)
+            d.reports[str(folder)] = str(page)
+    release_memory()
+    d.heart.beat()
+
+
+def _next_message(d: Daemon, now: float, next_beat: float) -> Message:
+    wait = next_beat - now
+    deadline = d.arrivals.next_deadline(now, _quiet_for(d))
+    if deadline is not None:
+        wait = min(wait, deadline - now)
+    if d.arrivals.pending_files():
+        wait = min(wait, STAT_EVERY)
+    try:
+        return d.inbox.get(timeout=max(0.01, wait))
+    except queue.Empty:
+        return Wake()
+
+
+def _quiet_for(d: Daemon) -> Callable[[PurePath], float]:
+    return lambda folder: d.quiet.seconds(folder, d.config)

@@ -1,0 +1,151 @@
+"""Settling a session: a folder that has been quiet for its `quiet_seconds` is grouped, rated, written.
+
+`settle` runs the same pipeline stages `scan` uses (`collect_shots`, `settle_folder`), incrementally:
+only bursts the new files can touch are regrouped. It records the session and returns its record.
+The review page, when the folder asks for one, comes after the sidecars so it never delays a rating.
+Also here: the settings a folder is settled with, and how long each folder must be quiet.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path, PurePath
+
+from burstd.config.files import DaemonConfig, FolderSettings, folder_settings
+from burstd.daemon.arrivals import Session
+from burstd.daemon.intake import stat_of
+from burstd.discover import discover
+from burstd.errors import BurstdError, ConfigError
+from burstd.models import ScanSettings
+from burstd.pipeline import Progress, ScanReport, collect_shots, session_record, settle_folder
+from burstd.report.page import write_report
+from burstd.store import Store
+from burstd.store.analyses import NOT_AN_IMAGE
+from burstd.store.sessions import SessionRecord
+
+log = logging.getLogger("burstd")
+
+REPORT_NAME = "burstd-report.html"  # the review page, when a folder's `report` setting is on
+QUIET_CACHE_SECONDS = 5.0  # how long a folder's quiet period is trusted before .burstd.toml is read again
+_LIBC = ctypes.CDLL(None)  # the C library this process already runs on
+
+
+def settle(
+    folder: Path,
+    arrived: frozenset[PurePath],
+    started: float,
+    settings: ScanSettings,
+    store: Store,
+    *,
+    progress: Progress | None = None,
+    stop: Callable[[], bool] = lambda: False,
+) -> SessionRecord:
+    """Group, rate and write `folder` after `arrived` came (the session began at `started`, epoch
+    seconds); the session is recorded, its errors too, and its record returned."""
+    t0 = time.perf_counter()
+    report = ScanReport(folder, session=store.sessions.begin(folder, "daemon", started))
+    candidates, problems = discover(folder)
+    report.problems.extend(problems)
+    report.files = len(candidates)
+    collected = collect_shots(candidates, settings, store.analyses, progress)
+    report.add_shots(collected)
+    _forget_replaced(folder, arrived, store)
+    report.add_folder(settle_folder(folder, collected.shots, collected.orbs, settings, store, session=report.session,
+                                    incremental=True, progress=progress, stop=stop))
+    report.seconds = time.perf_counter() - t0
+    record = session_record(report, started, files=len(arrived))
+    store.sessions.finish(report.session, record)
+    now = time.time()
+    errors = [(now, p.path, p.reason) for p in report.problems]
+    errors += [(now, o.path, o.reason) for o in report.failed_outcomes()]
+    store.log.record_errors(errors)
+    for _, path, reason in errors:
+        log.error("%s: %s", path, reason)
+    log.info(
+        "%s: %d new files, %d bursts, %d sidecars written, %d manual ratings kept, %d errors, %.1f s",
+        folder, record.files, record.bursts, record.written, record.kept_manual, record.errors, record.seconds,
+    )
+    return record
+
+
+def write_review_page(folder: Path, settings: ScanSettings, store: Store, progress: Progress | None = None) -> Path | None:
+    """The folder's review page; None (the problem logged and recorded) when it could not be written."""
+    out = folder / REPORT_NAME
+    try:
+        write_report(folder, out, store, settings, progress=progress)
+    except (BurstdError, OSError) as exc:
+        log.error("%s: could not write the review page: %s", out, exc)
+        store.log.record_errors([(time.time(), out, f"could not write the review page: {exc}")])
+        return None
+    log.info("%s: review page written", out)
+    return out
+
+
+def nothing_to_rate(session: Session, store: Store) -> bool:
+    """A session of files that all turned out not to be images (a video, the review page itself)."""
+    if session.removed or not session.arrived:
+        return False
+    stats = [(Path(p), stat_of(p)) for p in session.arrived]
+    known = store.analyses.lookup((path, st[0], st[1]) for path, st in stats if st is not None)
+    return all(st is not None and path in known and known[path].kind == NOT_AN_IMAGE for path, st in stats)
+
+
+def daemon_settings(folder: Path, config: DaemonConfig) -> FolderSettings:
+    """`folder`'s settings as the daemon applies them: written for real, one folder at a time.
+    Raises ConfigError when a `.burstd.toml` on the way is invalid."""
+    settings = folder_settings(folder, config)[0]
+    return replace(settings, scan=replace(settings.scan, dry_run=False, force=False, recursive=False))
+
+
+class QuietTimes:
+    """How long each folder must be quiet before its session settles (its `quiet_seconds`).
+
+    Asked for every open folder on every turn of the loop, so the answer is trusted for a few seconds
+    rather than reading the folder's `.burstd.toml` files each time.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._known: dict[PurePath, tuple[float, float]] = {}  # folder -> (seconds, when read)
+
+    def seconds(self, folder: PurePath, config: DaemonConfig) -> float:
+        now = self.clock()
+        known = self._known.get(folder)
+        if known is None or now - known[1] > QUIET_CACHE_SECONDS:
+            try:
+                seconds = folder_settings(Path(folder), config)[0].quiet_seconds
+            except ConfigError:  # reported when the session settles; the global value meanwhile
+                seconds = config.folder.quiet_seconds
+            known = self._known[folder] = (seconds, now)
+        return known[0]
+
+    def clear(self) -> None:
+        self._known.clear()
+
+
+def _forget_replaced(folder: Path, arrived: frozenset[PurePath], store: Store) -> None:
+    """Bursts holding a file that arrived again (copied over, saved again) leave the stored grouping.
+
+    Incremental regrouping keeps a burst whose member names are unchanged; a file replaced under
+    the same name may be another picture now, so its burst and those after it are rated again.
+    """
+    names = {str(p) for p in arrived}
+    previous = store.groupings.get(folder)
+    kept = [burst for burst in previous if names.isdisjoint(burst)]
+    if len(kept) < len(previous):
+        store.groupings.save(folder, kept)
+
+
+def release_memory() -> None:
+    """Hand memory freed by a session back to the system (glibc keeps it otherwise).
+
+    Decoding in worker threads leaves glibc's heaps holding freed pages; without this a daemon that
+    has settled thousands of files looks as big as its busiest moment, forever.
+    """
+    trim = getattr(_LIBC, "malloc_trim", None)  # glibc only
+    if trim is not None:
+        trim(0)
