@@ -101,12 +101,16 @@ class Watcher:
         except OSError as exc:
             if exc.errno not in _LIMIT_ERRNOS:
                 raise
-            log.warning("inotify is not available (%s): polling every root every %g s instead. "
-                        "Raise fs.inotify.max_user_instances to get instant events back.", exc, self.poll_interval)
-            self._inotify = None
-            self.polled.update(self.roots)
+            self._without_inotify(exc)
         for root in self.roots:
             self._watch(root)
+
+    def _without_inotify(self, exc: OSError) -> None:
+        """The observer itself could not start (older watchdog makes its inotify instance there)."""
+        log.warning("inotify is not available (%s): polling every root every %g s instead. "
+                    "Raise fs.inotify.max_user_instances to get instant events back.", exc, self.poll_interval)
+        self._inotify = None
+        self.polled.update(self.roots)
 
     def stop(self) -> None:
         for observer in (self._inotify, self._polling):
@@ -144,7 +148,14 @@ class Watcher:
             except OSError as exc:
                 if exc.errno not in _LIMIT_ERRNOS and "inotify" not in str(exc):
                     raise
-                self._fall_back(root, str(exc))
+                if exc.errno == errno.EMFILE:  # watchdog makes an inotify instance per watched root
+                    log.warning("%s: inotify is not available (%s): polling this root every %g s instead. "
+                                "Raise fs.inotify.max_user_instances to get instant events back.",
+                                root, exc, self.poll_interval)
+                    self.polled.add(root)
+                    self._poll(root)
+                else:
+                    self._fall_back(root, str(exc))
                 return
             unwatched = _first_unwatched(root)
             if unwatched is None:
