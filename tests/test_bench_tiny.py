@@ -20,6 +20,8 @@ import pytest
 from tests.bench.cardgen import generate
 from tests.bench.score import predictions, score_run
 
+pytestmark = pytest.mark.slow  # generates and scans a benchmark card
+
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict]:

@@ -25,6 +25,8 @@ from tests.conftest import ROOT
 from tests.helpers_exiftool import exiftool_tags, needs_exiftool
 from tests.photos import DATA, make_burst
 
+pytestmark = pytest.mark.slow  # the real daemon in a subprocess
+
 T0 = datetime(2026, 11, 24, 16, 0, 0)
 SIZE = (900, 600)
 

@@ -6,10 +6,14 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
 from tests.darktable import import_files, needs_darktable, running_darktable
 from tests.helpers_exiftool import exiftool_tags, needs_exiftool
 from tests.photos import DATA, make_burst
+
+pytestmark = pytest.mark.slow  # the real darktable under Xvfb
 
 T0 = datetime(2026, 11, 24, 11, 0, 0)
 SIDECARS = Path(__file__).parent / "data" / "sidecars"

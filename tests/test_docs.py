@@ -76,3 +76,24 @@ def test_ci_runs_the_readme_test_command() -> None:
     test_command = next(b for b in blocks if "pytest" in b).strip()
     ci = (ROOT / ".ci" / "run").read_text()
     assert test_command in ci.splitlines()
+
+
+def code_map() -> str:
+    start = README.index("- Code map")
+    return README[start:README.index("\n- ", start + 1)]
+
+
+def test_the_code_map_names_every_package_and_module() -> None:
+    """README's code map matches the tree: every package and module is named, and nothing else."""
+    text = code_map()
+    package = ROOT / "burstd"
+    for path in sorted(package.rglob("*.py")):
+        if path.name in ("__init__.py", "__main__.py"):
+            continue
+        folder = path.parent.relative_to(package)
+        if folder.parts:
+            assert f"`{folder.parts[0]}/`" in text, f"the code map does not name the package {folder}/"
+        assert f"`{path.name}`" in text, f"the code map does not name {path.relative_to(ROOT)}"
+    named = set(re.findall(r"`([a-z_0-9]+\.py)`", text))
+    existing = {p.name for p in package.rglob("*.py")}
+    assert named <= existing, f"the code map names modules that do not exist: {sorted(named - existing)}"

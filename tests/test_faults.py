@@ -43,6 +43,8 @@ from tests.photos import DATA, make_burst
 from tests.test_bad_input import _AS_NOBODY
 from tests.test_daemon import host_limits_untouched  # noqa: F401  (a fixture)
 
+pytestmark = pytest.mark.slow  # the real daemon and scans under injected faults
+
 T0 = datetime(2026, 11, 24, 18, 0, 0)
 SMALL = (480, 320)
 SIDECARS = Path(__file__).parent / "data" / "sidecars"
@@ -189,7 +191,6 @@ def error_reasons(d: Daemon) -> dict[str, str]:
 # --- the process: crashes -----------------------------------------------------------------------
 
 
-@pytest.mark.slow
 @needs_exiftool
 def test_kill_9_at_random_points_and_a_restart_completes_every_session(daemon: Daemon, tmp_path: Path) -> None:
     rng = random.Random(20261124)
@@ -776,7 +777,6 @@ def test_no_file_name_reaches_a_shell() -> None:
 # --- load ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.slow
 @needs_exiftool
 def test_a_thousand_files_dropped_at_once_into_ten_folders(tmp_path: Path) -> None:
     from tests.bench.load import drop, make_card

@@ -37,7 +37,7 @@ from tests import xmp_forms
 from tests.helpers_exiftool import ExiftoolProcess, needs_exiftool
 from tests.xmp_forms import Sidecar
 
-pytestmark = needs_exiftool
+pytestmark = [needs_exiftool, pytest.mark.slow]  # hypothesis properties, each example checked with exiftool and exiv2
 
 PHOTO = Path(__file__).parent / "data" / "photos" / "BlueSquare.jpg"  # never opened by burstd
 # Deterministic in CI: a fixed seed per test, no example database. Every example costs a few file

@@ -15,6 +15,8 @@ from PIL import Image
 from tests.helpers_exiftool import exiftool_tags, needs_exiftool
 from tests.photos import DATA, make_burst
 
+pytestmark = pytest.mark.slow  # end-to-end pages, one opened in the real chromium
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 T0 = datetime(2026, 11, 24, 14, 3, 7)

@@ -11,6 +11,8 @@ import pytest
 from tests.helpers_exiftool import exiftool_tags, needs_exiftool
 from tests.photos import DATA, SHARED, digests, make_burst
 
+pytestmark = pytest.mark.slow  # end-to-end scans of real photos through the CLI
+
 T0 = datetime(2026, 11, 24, 14, 3, 7)
 
 

@@ -16,7 +16,7 @@ import pytest
 from tests.helpers_exiftool import exiftool_tags, needs_exiftool
 from tests.photos import DATA, make_burst
 
-pytestmark = needs_exiftool
+pytestmark = [needs_exiftool, pytest.mark.slow]  # end-to-end scans read back with exiftool
 T0 = datetime(2026, 11, 24, 15, 0, 0)
 SAMPLES = Path(__file__).parent / "data" / "sidecars"
 

@@ -38,7 +38,7 @@ from tests.helpers_exiftool import ExiftoolProcess, needs_exiftool
 from tests.test_merge_properties import _owned_tags, _ratings
 from tests.xmp_forms import PICK_TAG, Sidecar, untagged
 
-pytestmark = needs_exiftool
+pytestmark = [needs_exiftool, pytest.mark.slow]  # hypothesis properties, each example checked with exiftool and exiv2
 
 # Deterministic: a fixed seed per test, no example database. Each example makes seven writes and one
 # exiftool read of six files; each form gets its own budget.

@@ -24,6 +24,8 @@ from burstd.undo.plan import EntryOutcome, JournalEntry, UndoAction, plan_undo
 from tests.helpers_exiftool import exiftool_tags, needs_exiftool
 from tests.photos import DATA, make_burst
 
+pytestmark = pytest.mark.slow  # end-to-end scans and undo through the CLI, one with the real daemon
+
 SIDECARS = Path(__file__).parent / "data" / "sidecars"
 T0 = datetime(2026, 11, 24, 16, 0, 0)
 
