@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from burstd.models import FileProblem
-from burstd.naming import is_ignored_name, natural_key
+from burstd.naming import has_image_extension, is_ignored_name, natural_key
 from burstd.paths import within
 
 
@@ -57,6 +57,30 @@ def discover(root: Path, *, recursive: bool = False, extra_patterns: tuple[str, 
                 found.append(Candidate(path, st.st_size, st.st_mtime_ns))
     found.sort(key=lambda c: (natural_key(str(c.path.parent)), natural_key(c.path.name)))
     return found, problems
+
+
+def images_only_below(root: Path, *, depth: int = 3, budget: int = 20_000) -> Path | None:
+    """A sub-folder holding images when `root` itself holds none (a card's top folder, its photos in
+    `DCIM/100XXXXX/`); None otherwise. By names only, breadth first, in natural order, at most
+    `depth` levels down and `budget` entries read, never into hidden folders or through links.
+    """
+    level = [root]
+    for _ in range(depth + 1):
+        below: list[Path] = []
+        for folder in level:
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: natural_key(e.name))
+            except OSError:
+                continue
+            budget -= len(entries)
+            shown = [e for e in entries if not e.name.startswith(".")]
+            if any(has_image_extension(e.name) and not e.is_dir() for e in shown):
+                return None if folder == root else folder
+            below += [Path(e.path) for e in shown if e.is_dir(follow_symlinks=False)]
+            if budget <= 0:
+                return None
+        level = below
+    return None
 
 
 def _inside(path: Path, root_real: Path) -> bool:

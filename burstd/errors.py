@@ -31,6 +31,11 @@ class SidecarError(FileError):
     """A sidecar could not be read, parsed or replaced."""
 
 
+class SidecarFolderError(SidecarError):
+    """The sidecar's folder takes no new file (read-only, not writable, full): every sidecar there
+    meets the same reason, so messages give it once per folder."""
+
+
 class SidecarChangedError(SidecarError):
     """Another program changed the sidecar while burstd was writing it."""
 

@@ -1,5 +1,8 @@
 """The exit codes of every `burstd` command, in one table, and which error ends in which code. Pure.
 
+`COMMAND_EXIT_CODES` says what each code means for each command, in the words its `--help` ends
+with (`exit_codes_help`); the table below is the overview.
+
 | code | meaning                                          | returned by                              |
 | ---- | ------------------------------------------------ | ---------------------------------------- |
 | 0    | done (`status`: running and healthy)             | every command                            |
@@ -37,3 +40,58 @@ def exit_code_for(error: BurstdError | OSError) -> ExitCode:
     An `OSError` (a page or unit file that could not be written) is 1 as well.
     """
     return ExitCode.USAGE if isinstance(error, ConfigError) else ExitCode.FAILED
+
+
+_COULD_NOT_WORK = "or burstd could not work at all (its database locked or not burstd's)"
+_USAGE = "usage or configuration error"
+
+# What each code means for each command: the one source of the exit codes its --help lists.
+COMMAND_EXIT_CODES: dict[str, dict[ExitCode, str]] = {
+    "scan": {
+        ExitCode.OK: "all done",
+        ExitCode.FAILED: "some files could not be read or some sidecars not written (each is listed on stderr, "
+        f"and the rest was done), {_COULD_NOT_WORK}",
+        ExitCode.USAGE: f"{_USAGE}, or DIR holds images only in sub-folders and -r was not given (nothing was done)",
+    },
+    "report": {
+        ExitCode.OK: "the page was written",
+        ExitCode.FAILED: "some files failed (the page still lists them), the page could not be written, "
+        f"{_COULD_NOT_WORK}",
+        ExitCode.USAGE: f"{_USAGE}: DIR is not a folder, the folder of -o does not exist, or DIR holds "
+        "images only in sub-folders and -r was not given",
+    },
+    "run": {
+        ExitCode.OK: "stopped (SIGTERM, Ctrl-C)",
+        ExitCode.FAILED: "could not run: another daemon is running for this user, or the database is locked "
+        "or not burstd's",
+        ExitCode.USAGE: f"{_USAGE}: the global configuration is invalid",
+    },
+    "status": {
+        ExitCode.OK: "the daemon is running and healthy",
+        ExitCode.FAILED: "it is running but reports problems (a root missing, an invalid folder configuration, "
+        "file errors in the last hour)",
+        ExitCode.USAGE: _USAGE,
+        ExitCode.NOT_RUNNING: "it is not running",
+    },
+    "config show": {
+        ExitCode.OK: "shown",
+        ExitCode.USAGE: f"{_USAGE}: a configuration file on the way is invalid (every problem is listed)",
+    },
+    "undo": {
+        ExitCode.OK: "done",
+        ExitCode.FAILED: "some sidecars were kept, blocked or could not be restored (each is listed), "
+        f"{_COULD_NOT_WORK}",
+        ExitCode.USAGE: f"{_USAGE}, or an unknown session",
+    },
+    "install-service": {
+        ExitCode.OK: "installed",
+        ExitCode.FAILED: "the service could not be installed",
+        ExitCode.USAGE: _USAGE,
+    },
+}
+
+
+def exit_codes_help(command: str) -> str:
+    """The end of `burstd <command> --help`: every exit code of the command and what it means."""
+    codes = COMMAND_EXIT_CODES[command]
+    return "Exit codes: " + "; ".join(f"{int(code)} {meaning}" for code, meaning in sorted(codes.items())) + "."

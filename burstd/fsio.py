@@ -6,7 +6,8 @@
 runs the caller's last check, then moves it into place with `os.replace` -- or, for a file that
 must not exist yet, hard-links it into place, which fails rather than overwrite a file that appeared
 meanwhile -- and fsyncs the folder so the rename itself survives a power cut. Readers see the old
-file or the new one, never half of one. Sidecars, the review page and its pictures, and the systemd
+file or the new one, never half of one. A refusal that is the folder's (read-only, not writable,
+full) is a `FolderWriteError`, so that messages can give it once per folder rather than per file. Sidecars, the review page and its pictures, and the systemd
 unit are all written through it.
 """
 
@@ -25,6 +26,16 @@ NEW_FILE_MODE = 0o666  # less the umask, like any file a program creates
 APPEARED = "appeared while burstd was writing; left as it is"
 OTHER_OWNER = "belongs to another user or group; replacing it would change that"
 
+# Reasons that are the folder's (or its disk's), not the file's: every file written there meets them.
+FOLDER_READ_ONLY = "the folder is read-only (a write-protected card, or a read-only mount)"
+FOLDER_NOT_WRITABLE = "the folder is not writable (permission denied)"
+DISK_FULL = "the disk is full (no space left on device)"
+QUOTA_EXCEEDED = "the disk quota is exceeded"
+_FOLDER_REASONS = {
+    errno.EROFS: FOLDER_READ_ONLY, errno.EACCES: FOLDER_NOT_WRITABLE, errno.EPERM: FOLDER_NOT_WRITABLE,
+    errno.ENOSPC: DISK_FULL, errno.EDQUOT: QUOTA_EXCEEDED,
+}
+
 
 class AtomicWriteError(OSError):
     """The file was left as it was; `str()` is a one-line reason for the user."""
@@ -32,6 +43,26 @@ class AtomicWriteError(OSError):
     @property
     def reason(self) -> str:
         return str(self)
+
+
+class FolderWriteError(AtomicWriteError):
+    """The file was left as it was because its folder takes no new file (read-only, not writable,
+    full): a reason every file written there shares, which messages give once per folder."""
+
+
+def folder_refusal(folder: Path) -> str | None:
+    """Why no new file can be written in `folder` (a read-only mount, no write permission), or None.
+
+    The mount is asked first: `os.access` cannot tell a write-protected card from a permission.
+    """
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return FOLDER_READ_ONLY
+    except OSError:
+        pass  # the write itself will say what is wrong
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return FOLDER_NOT_WRITABLE
+    return None
 
 
 def write_atomically(
@@ -122,6 +153,8 @@ def _write_temp(path: Path, data: bytes, *, mode: int | None, owner: tuple[int, 
         except FileExistsError:
             continue
         except OSError as err:
+            if err.errno in _FOLDER_REASONS:
+                raise FolderWriteError(_FOLDER_REASONS[err.errno]) from None
             raise AtomicWriteError(f"cannot write a temp file in its folder: {os_reason(err)}") from None
     else:
         raise AtomicWriteError("cannot find a free temp file name in its folder")
@@ -134,6 +167,11 @@ def _write_temp(path: Path, data: bytes, *, mode: int | None, owner: tuple[int, 
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):  # the disk filled up while writing
+            raise FolderWriteError(_FOLDER_REASONS[err.errno]) from None
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -150,7 +150,8 @@ class SidecarOutcome:
     path: Path
     action: SidecarAction
     reason: str = ""
-    previous_rating: int | None = None
+    previous_rating: int | None = None  # the rating the sidecar held (a kept-manual one: the photographer's)
+    folder_wide: bool = False  # FAILED for a reason of the folder's (read-only, full): shared by its sidecars
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from burstd.sidecar.xmp import SidecarMemo, is_manual
 from burstd.store import Store
 from burstd.store.analyses import NOT_AN_IMAGE, Analyses, CacheEntry
 from burstd.store.sessions import SessionRecord
+from burstd.wording import GroupCounts, group_counts
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -110,6 +111,16 @@ class ScanReport:
         self.bursts.extend(settled.bursts)
         self.sidecars.update(settled.sidecars)
 
+    @property
+    def groups(self) -> GroupCounts:
+        """Its shots, bursts and single shots."""
+        return group_counts(len(b.members) for b in self.bursts)
+
+    @property
+    def images(self) -> int:
+        """The image files among its files: every file of every shot (a RAW and its JPEG are two)."""
+        return sum(len(m.shot.files) for b in self.bursts for m in b.members)
+
     def failed_outcomes(self) -> list[SidecarOutcome]:
         """The sidecars that could not be written, in the order they were tried."""
         return [o for outs in failed_sidecars(self.sidecars).values() for o in outs]
@@ -153,9 +164,10 @@ def session_record(report: ScanReport, started: float, *, files: int | None = No
     the files that arrived for a daemon session (which rates a whole folder for a few new files).
     """
     actions = Counter(o.action for outs in report.sidecars.values() for o in outs)
+    groups = report.groups
     return SessionRecord(
         folder=report.root, started=started, ended=time.time(),
-        files=report.files if files is None else files, bursts=len(report.bursts),
+        files=report.files if files is None else files, bursts=groups.bursts, single_shots=groups.single_shots,
         written=actions[SidecarAction.CREATED] + actions[SidecarAction.UPDATED],
         kept_manual=actions[SidecarAction.KEPT_MANUAL],
         errors=len(report.problems) + len(report.failed_outcomes()), seconds=report.seconds,

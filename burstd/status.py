@@ -15,6 +15,7 @@ from burstd.darktable.lock import ADVICE, DarktableState, process_alive
 from burstd.errors import CacheError
 from burstd.exit_codes import ExitCode
 from burstd.store import Store
+from burstd.wording import counted, session_summary
 
 STALE_AFTER = 60.0  # seconds without a heartbeat after which the daemon counts as gone
 RECENT_ERRORS = 3600.0  # errors this recent make a running daemon unhealthy
@@ -49,7 +50,7 @@ def gather(cache_path: Path, now: float | None = None, darktable: DarktableState
         problems += [f"invalid configuration in {f}: {'; '.join(p)}" for f, p in state.get("folder_problems", {}).items()]
         recent = [e for e in info["errors"] if now - e["at"] < RECENT_ERRORS]
         if recent:
-            problems.append(f"{len(recent)} file error(s) in the last hour")
+            problems.append(f"{counted(len(recent), 'file error')} in the last hour")
     info["problems"] = problems
     return info
 
@@ -62,7 +63,7 @@ def _darktable_warnings(darktable: DarktableState | None) -> list[str]:
     imported = ""
     if darktable.imported:
         shown = ", ".join(darktable.imported[:3]) + (" ..." if len(darktable.imported) > 3 else "")
-        imported = f"; its library already has {len(darktable.imported)} watched folder(s): {shown}"
+        imported = f"; its library already has {counted(len(darktable.imported), 'watched folder')}: {shown}"
     return [f"darktable is open ({where}){imported}: {ADVICE}"]
 
 
@@ -100,10 +101,7 @@ def render(info: dict) -> str:
     if info["sessions"]:
         lines.append("last sessions:")
         for s in info["sessions"]:
-            lines.append(
-                f"  {_when(s['ended'])}  session {s['id']} ({s['kind']})  {s['folder']}: {s['files']} files, {s['bursts']} bursts, "
-                f"{s['written']} sidecars written, {s['kept_manual']} manual kept, {s['errors']} errors, {s['seconds']:.1f} s"
-            )
+            lines.append(f"  {_when(s['ended'])}  session {s['id']} ({s['kind']})  {s['folder']}: {session_summary(s)}")
     if info["errors"]:
         lines.append("recent errors:")
         for e in info["errors"][:10]:

@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "burstd.ranking": PURE,
     "burstd.tagging": PURE,
     "burstd.paths": PURE,
+    "burstd.wording": PURE,
     "burstd.exit_codes": PURE,
     "burstd.analysis.features": PURE,
     "burstd.analysis.metadata": PURE,

@@ -108,7 +108,7 @@ def _fake_report(groups: list[list[tuple[str, int, float]]]) -> dict:
             for name, rank, score in g]}
         for i, g in enumerate(groups)
     ]  # fmt: skip
-    return {"directory": "/card", "settings": {}, "bursts": bursts, "errors": [], "summary": {}}
+    return {"directory": "/card", "settings": {}, "groups": bursts, "errors": [], "summary": {}}
 
 
 def test_score_run_on_a_fake_report():

@@ -188,6 +188,7 @@ def test_cp_of_a_card_dump_is_grouped_and_rated(daemon: Daemon, tmp_path: Path) 
     card = daemon.root / "card"
     (session,) = daemon.wait_sessions(1)
     assert session["files"] == 4 and session["bursts"] == 1 and session["written"] == 4 and session["errors"] == 0
+    assert session["single_shots"] == 0
     assert ratings(card) == {"DSC_0002.JPG": 3, "DSC_0001.JPG": 2, "DSC_0003.JPG": 1, "DSC_0004.JPG": 1}
     status = daemon.status()
     assert status["running"] and status["daemon"]["state"]["roots"] == [str(daemon.root)]
@@ -308,6 +309,7 @@ def test_one_instance_per_user(daemon: Daemon) -> None:
     daemon.start()
     second = daemon.cli("run")
     assert second.returncode == 1 and "already running" in second.stderr
+    assert "burstd: burstd" not in second.stderr  # one prefix: the message does not name burstd again
     assert daemon.stop() == 0
 
 
@@ -398,7 +400,7 @@ def test_notifications_reach_systemd_without_systemd_python(tmp_path: Path, abst
     try:
         d.start()
         d.wait_for(lambda: notify.has("READY=1") and notify.has("WATCHDOG=1"), what="READY=1 and WATCHDOG=1")
-        assert any(line.startswith("STATUS=watching 1 root(s)") for text in notify.texts() for line in text.split("\n"))
+        assert any(line.startswith("STATUS=watching 1 root") for text in notify.texts() for line in text.split("\n"))
         assert d.stop() == 0
         deadline = time.monotonic() + 5
         while not notify.has("STOPPING=1") and time.monotonic() < deadline:
@@ -583,4 +585,4 @@ def test_long_work_beats_at_most_once_per_watchdog_interval(tmp_path: Path, monk
             d.pool.shutdown()
             sock.close()
     assert [at for at, texts in beats if "WATCHDOG=1" in texts] == [100.0, 100.5, 101.0, 103.0]
-    assert beats[3][1] == ["WATCHDOG=1", "STATUS=watching 1 root(s); 0 file(s) arriving, 0 being analysed; settling /card: write 3/8"]
+    assert beats[3][1] == ["WATCHDOG=1", "STATUS=watching 1 root; 0 files arriving, 0 being analysed; settling /card: write 3/8"]

@@ -66,6 +66,28 @@ def test_every_option_is_in_its_commands_readme_section(name: str, command) -> N
     assert not missing, f"`burstd {name}`: {missing} not in its README section"
 
 
+@pytest.mark.parametrize(("name", "command"), list(all_commands()), ids=lambda v: v if isinstance(v, str) else "")
+def test_the_readme_names_option_values_as_the_help_does(name: str, command) -> None:
+    """`-d FLOAT` in --help is `-d FLOAT` in the README too (its synopsis and its table), never `-d DIFF`."""
+    section = section_of(name)
+    wrong = []
+    for action in options(command):
+        if action.metavar is None:
+            continue
+        for opt in action.option_strings:
+            for shown in re.findall(rf"(?<![\w-]){re.escape(opt)} ([A-Z][A-Z_]*)\b", section):
+                if shown != action.metavar:
+                    wrong.append(f"{opt} {shown} (--help: {opt} {action.metavar})")
+    assert not wrong, f"`burstd {name}`: {wrong}"
+
+
+def test_every_positional_has_help() -> None:
+    parsers = [("burstd", build_parser()), *all_commands()]
+    missing = [f"{name} {a.metavar or a.dest}" for name, p in parsers for a in p._actions
+               if not a.option_strings and not a.help]
+    assert not missing, missing
+
+
 def test_a_substring_is_not_an_option() -> None:
     assert whole("--output", "`-o`, `--output FILE`") and whole("-r", "[-r]") and whole("-v", "`-v`, `--verbose`")
     assert not whole("--output", "--output-dir") and not whole("-r", "--recursive") and not whole("-o", "--no-enable")

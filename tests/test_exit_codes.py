@@ -19,7 +19,7 @@ from burstd.exit_codes import ExitCode, exit_code_for
     [
         (ConfigError(["key 'max_rank': expected an integer 1-5, got 9"]), ExitCode.USAGE),
         (CacheError("the database is locked"), ExitCode.FAILED),
-        (AlreadyRunning("burstd is already running"), ExitCode.FAILED),
+        (AlreadyRunning("the daemon is already running for this user"), ExitCode.FAILED),
         (ServiceError("cannot write burstd.service"), ExitCode.FAILED),
         (ImageError(Path("a.jpg"), "truncated"), ExitCode.FAILED),
         (BurstdError("anything else"), ExitCode.FAILED),

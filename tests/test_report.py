@@ -108,7 +108,7 @@ def test_page_shows_the_bursts_picks_and_stars_of_the_sidecars(burstd, rated_car
         assert picks == [burst[0]]
         assert int(picks[0]["data-rating"]) == max(int(f["data-rating"]) for f in burst)
     assert not any(f["pick"] == "True" for f in page.singles)
-    assert page.totals == {"files": 10, "bursts": 2, "single shots": 1, "written": 9, "manual kept": 1, "errors": 0}
+    assert page.totals == {"images": 10, "bursts": 2, "single shots": 1, "written": 9, "manual kept": 1, "errors": 0}
 
 
 def test_pictures_are_small_jpegs_and_reused(burstd, rated_card: Path, tmp_path: Path) -> None:
@@ -143,7 +143,7 @@ def test_default_page_in_the_folder_is_never_taken_for_photos(burstd, rated_card
     for _ in range(2):  # the second run would see the first run's pictures, were they not hidden
         burstd("report", "-r", rated_card, check=0)
     page = parse(rated_card / "burstd-report.html")
-    assert page.totals["files"] == 10 and len(page.images) == 10
+    assert page.totals["images"] == 10 and len(page.images) == 10
     assert (rated_card / ".burstd-report_files").is_dir()
     assert burstd.json("scan", "-r", "--dry-run", rated_card)["summary"]["shots"] == 10
 

@@ -17,11 +17,11 @@ T0 = datetime(2026, 11, 24, 14, 3, 7)
 
 
 def ratings(report: dict) -> dict[str, int]:
-    return {Path(m["path"]).name: m["rating"] for b in report["bursts"] for m in b["members"]}
+    return {Path(m["path"]).name: m["rating"] for b in report["groups"] for m in b["members"]}
 
 
 def groups(report: dict) -> list[list[str]]:
-    return [sorted(Path(m["path"]).name for m in b["members"]) for b in report["bursts"]]
+    return [sorted(Path(m["path"]).name for m in b["members"]) for b in report["groups"]]
 
 
 @pytest.fixture
@@ -69,8 +69,8 @@ def test_real_focus_sweep_picks_the_sharpest(burstd, tmp_path: Path) -> None:
             shutil.copy(DATA / name, folder)
         expected_pick, size = "pcb_004.JPG", 3
     report = burstd.json("scan", folder, check=0)
-    assert len(report["bursts"]) == 1 and report["bursts"][0]["size"] == size
-    members = report["bursts"][0]["members"]
+    assert len(report["groups"]) == 1 and report["groups"][0]["size"] == size
+    members = report["groups"][0]["members"]
     assert Path(members[0]["path"]).name == expected_pick
     assert exiftool_tags(folder / f"{expected_pick}.xmp")["XMP-xmp:Rating"] == 3
     if size == 10:
@@ -88,7 +88,7 @@ def test_focus_stack_without_exif_falls_back_to_content_and_names(burstd, tmp_pa
         shutil.copy(DATA / f"step{i}.jpg", folder)
     report = burstd.json("scan", folder, "--dry-run", check=0)
     assert groups(report) == [[f"step{i}.jpg" for i in range(6)]]
-    members = report["bursts"][0]["members"]
+    members = report["groups"][0]["members"]
     assert Path(members[0]["path"]).name == "step1.jpg"
     assert Path(members[-1]["path"]).name == "step5.jpg"
     assert {m["time_source"] for m in members} == {"mtime"}
@@ -111,7 +111,7 @@ def test_manual_rating_is_kept_and_force_overrides(burstd, card: Path) -> None:
     sidecar.write_text(text.replace('xmp:Rating="1"', 'xmp:Rating="5"'))
     edited = sidecar.read_bytes()
     report = burstd.json("scan", card, check=0)
-    actions = {Path(s["path"]).name: s["action"] for b in report["bursts"] for m in b["members"] for s in m["sidecars"]}
+    actions = {Path(s["path"]).name: s["action"] for b in report["groups"] for m in b["members"] for s in m["sidecars"]}
     assert actions["DSC_0003.JPG.xmp"] == "kept-manual"
     assert sidecar.read_bytes() == edited
     burstd("scan", card, "--force", check=0)
@@ -123,7 +123,7 @@ def test_exclude_leaves_existing_sidecars_alone(burstd, card: Path) -> None:
     shutil.copy(DATA / "IMG_5910.xmp.orig", existing)
     before = existing.read_bytes()
     report = burstd.json("scan", card, "-e", check=0)
-    actions = {Path(s["path"]).name: s["action"] for b in report["bursts"] for m in b["members"] for s in m["sidecars"]}
+    actions = {Path(s["path"]).name: s["action"] for b in report["groups"] for m in b["members"] for s in m["sidecars"]}
     assert actions["DSC_0001.JPG.xmp"] == "excluded"
     assert existing.read_bytes() == before
     assert actions["DSC_0002.JPG.xmp"] == "created"
@@ -160,7 +160,7 @@ def test_raw_and_jpeg_of_one_shot_are_rated_alike(burstd, tmp_path: Path) -> Non
     shutil.copy(DATA / "colorchart.dng", folder / "DSC_0002.DNG")
     report = burstd.json("scan", folder, check=0)
     assert report["summary"]["analysed"] == 2  # the RAWs were not decoded
-    (burst,) = report["bursts"]
+    (burst,) = report["groups"]
     assert [sorted(Path(f).name for f in m["files"]) for m in burst["members"]] == [
         ["DSC_0001.DNG", "DSC_0001.JPG"], ["DSC_0002.DNG", "DSC_0002.JPG"],
     ]
@@ -174,7 +174,7 @@ def test_a_lone_raw_is_analysed_from_its_pixels(burstd, tmp_path: Path) -> None:
     folder.mkdir()
     shutil.copy(DATA / "colorchart.dng", folder)
     report = burstd.json("scan", folder, "--dry-run", check=0)
-    (member,) = report["bursts"][0]["members"]
+    (member,) = report["groups"][0]["members"]
     assert member["source"].startswith("raw-halfsize")  # no embedded preview in this DNG
 
 
@@ -188,7 +188,7 @@ def test_heif_is_decoded(burstd, tmp_path: Path) -> None:
     with Image.open(DATA / "IMG_5910.jpg") as im:
         im.save(folder / "IMG_0001.HEIC", format="HEIF", exif=im.getexif().tobytes())
     report = burstd.json("scan", folder, "--dry-run", check=0)
-    (member,) = report["bursts"][0]["members"]
+    (member,) = report["groups"][0]["members"]
     assert member["source"].startswith("heif") and member["time_source"] == "exif"
 
 
@@ -206,7 +206,7 @@ def test_original_flags_and_long_forms(burstd, card: Path) -> None:
     c = burstd.json("scan", card, "--dry-run", "--feature-matching", "--max-rank", "5", check=0)
     assert a["settings"]["method"] == b["settings"]["method"] == c["settings"]["method"] == "features"
     assert groups(a) == groups(b)
-    assert max(m["rating"] for bu in a["bursts"] for m in bu["members"]) == 5
+    assert max(m["rating"] for bu in a["groups"] for m in bu["members"]) == 5
 
 
 def test_recursive_scans_each_folder_on_its_own(burstd, tmp_path: Path) -> None:
@@ -215,7 +215,8 @@ def test_recursive_scans_each_folder_on_its_own(burstd, tmp_path: Path) -> None:
     (root / "b").mkdir()
     make_burst(root / "a", DATA / "IMG_5910.jpg", [0.0, 2.0], start=T0, first_number=1, size=(900, 600))
     make_burst(root / "b", DATA / "IMG_5910.jpg", [2.0, 0.0], start=T0, first_number=3, size=(900, 600))
-    assert burstd.json("scan", root, "--dry-run", check=0)["bursts"] == []
+    top = burstd("scan", root, "--dry-run", check=2)  # the images are all in sub-folders: -r is needed
+    assert top.stdout == "" and f"add -r to include them: burstd scan -r {root}" in top.stderr
     report = burstd.json("scan", root, "-r", "--dry-run", check=0)
     assert groups(report) == [["DSC_0001.JPG", "DSC_0002.JPG"], ["DSC_0003.JPG", "DSC_0004.JPG"]]
 
@@ -260,7 +261,7 @@ def test_a_broken_jpeg_does_not_cost_its_raw_the_rating(burstd, tmp_path: Path) 
     shutil.copy(DATA / "colorchart.dng", folder / "DSC_0001.DNG")
     result = burstd("scan", folder, "--json", check=1)
     report = __import__("json").loads(result.stdout)
-    (burst,) = report["bursts"]
+    (burst,) = report["groups"]
     (member,) = burst["members"]
     assert Path(member["path"]).name == "DSC_0001.DNG" and member["source"].startswith("raw-")
     assert (folder / "DSC_0001.DNG.xmp").exists() and not (folder / "DSC_0001.JPG.xmp").exists()

@@ -37,7 +37,7 @@ def digests(folder: Path) -> dict[str, str]:
 
 
 def sidecars(report: dict) -> list[dict]:
-    return [s for b in report["bursts"] for m in b["members"] for s in m["sidecars"]]
+    return [s for b in report["groups"] for m in b["members"] for s in m["sidecars"]]
 
 
 def listed(value: object) -> list[str]:
@@ -56,7 +56,7 @@ def test_every_field_in_every_style_reads_back_in_exiftool(burstd, tmp_path: Pat
     assert {p.name for p in folder.glob("*.xmp")} == expected
     assert {n: h for n, h in digests(folder).items() if not n.endswith(".xmp")} == images  # images never written
 
-    (burst, single) = sorted(report["bursts"], key=lambda b: -len(b["members"]))
+    (burst, single) = sorted(report["groups"], key=lambda b: -len(b["members"]))
     keyword = next(t for t in exiftool_tags(folder / sorted(expected)[0]).get("XMP-lr:HierarchicalSubject", [])
                    if t.startswith("burstd|burst|"))
     assert keyword.startswith("burstd|burst|2026-11-24 DSC_0001-") and "," not in keyword

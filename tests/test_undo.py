@@ -98,8 +98,8 @@ def test_dry_run_changes_nothing(burstd, tmp_path: Path) -> None:
     burstd("scan", folder, "--force", "--cache", db, check=0)
     after_scan = state(folder)
     dry = burstd("undo", folder, "--dry-run", "--cache", db, check=0)
-    assert dry.stdout.splitlines()[0] == f"would be removed  {folder.resolve() / 'DSC_0001.JPG.xmp'}"
-    assert dry.stdout.splitlines()[-1] == "dry run, nothing changed: sidecars: 1 removed, 2 restored"
+    assert dry.stdout.splitlines()[0] == f"would remove  {folder.resolve() / 'DSC_0001.JPG.xmp'}"
+    assert dry.stdout.splitlines()[-1] == "dry run, nothing changed: sidecars: would remove 1, would restore 2"
     assert state(folder) == after_scan
     assert all(r[4] is None for r in journal_rows(db))
     assert burstd.json("undo", folder, "--cache", db)["summary"] == {"removed": 1, "restored": 2}
@@ -117,10 +117,10 @@ def test_a_sidecar_changed_since_is_kept_and_named(burstd, tmp_path: Path) -> No
     theirs = hashlib.sha256(edited.read_bytes()).hexdigest()
 
     result = burstd("undo", folder, "--cache", db, check=1)
-    assert (
+    assert result.stdout.startswith(
         f"kept     {folder.resolve() / 'DSC_0001.JPG.xmp'}: changed since burstd wrote it (by you or another "
-        "program), so it stays as it is"
-    ) in result.stdout.splitlines()
+        "program), so it stays as it is; burstd's fields are still in it: "
+    )
     assert hashlib.sha256(edited.read_bytes()).hexdigest() == theirs
     assert exiftool_tags(edited)["XMP-xmp:Rating"] == 5
     assert {k: v for k, v in state(folder).items() if k != edited.name} == before
@@ -252,6 +252,7 @@ def test_an_older_database_is_migrated(tmp_path: Path) -> None:
         conn.execute("DROP TABLE journal")
         conn.execute("ALTER TABLE sessions DROP COLUMN kind")
         conn.execute("ALTER TABLE sessions DROP COLUMN open")
+        conn.execute("ALTER TABLE sessions DROP COLUMN single_shots")
         conn.execute("INSERT INTO sessions (folder, started, ended, files, bursts, written, kept_manual, errors,"
                      " seconds) VALUES ('/p', 1, 2, 3, 1, 3, 0, 0, 0.5)")
         conn.execute("PRAGMA user_version = 3")
@@ -259,6 +260,7 @@ def test_an_older_database_is_migrated(tmp_path: Path) -> None:
     with Store.open(db) as store:
         (session,) = store.sessions.recent()
         assert session["kind"] == "daemon" and session["files"] == 3
+        assert session["single_shots"] is None  # its `bursts` counted bursts and single shots alike
         assert store.sessions.journal_pending() == []
 
 

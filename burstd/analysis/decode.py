@@ -11,6 +11,7 @@ have none. Any failure becomes an `ImageError` naming the file and the reason.
 
 from __future__ import annotations
 
+import errno
 import io
 import math
 from dataclasses import dataclass
@@ -97,6 +98,8 @@ def decode(path: Path, kind: str) -> Decoded:
         raise ImageError(path, "vanished while being read") from exc
     except OSError as exc:
         raise ImageError(path, _os_reason(exc)) from exc
+    except rawpy.LibRawIOError as exc:
+        raise ImageError(path, raw_io_reason(path)) from exc
     except (rawpy.LibRawError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
         raise ImageError(path, f"cannot decode {kind.upper()}: {_exc_text(exc)}") from exc
 
@@ -261,12 +264,28 @@ def _exiv2_tags(path: Path) -> dict[str, Any]:
     return {name: exif[key] for key, name in _EXIV2_KEYS.items() if key in exif}
 
 
+def raw_io_reason(path: Path) -> str:
+    """Why LibRaw said "Input/output error": it says so both when the disk fails to read and when
+    the file ends before the data its header describes. Reading the file through the OS tells them
+    apart: a disk or card that fails says so there too; a file that reads to its end is damaged."""
+    size = 0
+    try:
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                size += len(chunk)
+    except OSError as exc:
+        return _os_reason(exc)
+    return f"truncated or damaged RAW file: it ends before the image data its header describes ({size:,} bytes)"
+
+
 def _os_reason(exc: OSError) -> str:
     if isinstance(exc, PermissionError):
         return "permission denied"
     if isinstance(exc, FileNotFoundError):
         return "vanished while being read"
-    text = _exc_text(exc)
+    if exc.errno == errno.EIO:  # the device itself failed: a card or disk going bad, or pulled out
+        return f"read error: the disk or card could not read it ({exc.strerror})"
+    text = exc.strerror or _exc_text(exc)
     if "truncated" in text:
         return "truncated file (" + text + ")"
     return text

@@ -12,9 +12,10 @@ from burstd.exit_codes import ExitCode
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("config", help="show the configuration in effect",
                                  description="Example: burstd config show ~/Pictures/Import/sports")
-    actions = parser.add_subparsers(dest="config_command", required=True, metavar="ACTION")
-    show = add_command(actions, "show", cmd_config_show, help="the effective settings of a folder and where each came from")
-    show.add_argument("directory", metavar="DIR", type=Path)
+    actions = parser.add_subparsers(dest="config_command", required=True, metavar="ACTION", help="what to do")
+    show = add_command(actions, "show", cmd_config_show, help="the effective settings of a folder and where each came from",
+                       codes="config show")
+    show.add_argument("directory", metavar="DIR", type=Path, help="the folder whose settings to show")
     add_config(show)
 
 

@@ -15,6 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from burstd.errors import ConfigError
+from burstd.exit_codes import exit_codes_help
 
 ANALYSIS_CACHE = "analysis cache (default $XDG_STATE_HOME/burstd/cache.sqlite3)"
 CONFIGURED_CACHE = "database (default: the config's `cache`, else $XDG_STATE_HOME/burstd/cache.sqlite3)"
@@ -38,11 +39,17 @@ def add_verbose(parser: argparse.ArgumentParser, help: str) -> None:
 
 
 def add_command(
-    commands: argparse._SubParsersAction, name: str, handler: Callable[[argparse.Namespace], int], help: str
+    commands: argparse._SubParsersAction,
+    name: str,
+    handler: Callable[[argparse.Namespace], int],
+    help: str,
+    codes: str | None = None,
 ) -> argparse.ArgumentParser:
-    """The sub-command `name`, run by `handler`, whose docstring is its --help description."""
-    description = inspect.cleandoc(handler.__doc__ or "").replace("%", "%%")  # argparse formats with %
-    parser = commands.add_parser(name, help=help, description=description)
+    """The sub-command `name`, run by `handler`, whose docstring is its --help description and whose
+    exit codes (`exit_codes.COMMAND_EXIT_CODES[codes or name]`) end its --help."""
+    # A description is printed as it is (argparse expands `%(prog)s` in it only), so `100%` needs no escape.
+    description = inspect.cleandoc(handler.__doc__ or "")
+    parser = commands.add_parser(name, help=help, description=description, epilog=exit_codes_help(codes or name))
     parser.set_defaults(handler=handler)
     return parser
 
@@ -95,6 +102,18 @@ def configured_cache(config_path: Path | None) -> Path:
         return load_global(config_path).cache or default_cache_path()
     except ConfigError:
         return default_cache_path()
+
+
+def only_in_sub_folders(directory: Path, command: str) -> str | None:
+    """Why `burstd <command> DIR` without -r would find nothing: DIR holds no images itself, only its
+    sub-folders do (a card's top folder, its photos in DCIM/100XXXXX/). None when that is not so."""
+    from burstd.discover import images_only_below
+
+    below = images_only_below(directory)
+    if below is None:
+        return None
+    return (f"{directory} holds no images itself, only its sub-folders do (such as {below}): "
+            f"add -r to include them: burstd {command} -r {directory}")
 
 
 def print_json(data: object, default: Callable[[object], object] | None = None) -> None:

@@ -12,8 +12,9 @@ COMMANDS = (scan, report, run, status, config, undo, install)  # the order `burs
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="burstd", description="Group photo bursts, rank them by sharpness, pre-rate XMP sidecars.")
-    parser.add_argument("--version", action="version", version=f"burstd {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("-V", "--version", action="version", version=f"burstd {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                     help="what to do (burstd COMMAND --help tells more)")
     for command in COMMANDS:
         command.register(commands)
     return parser

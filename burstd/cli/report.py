@@ -7,18 +7,19 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from burstd.cli.options import add_cache, add_command
+from burstd.cli.options import add_cache, add_command, only_in_sub_folders
 from burstd.errors import ConfigError
 from burstd.exit_codes import ExitCode, exit_code_for
 from burstd.models import ScanSettings
 from burstd.store import Store
+from burstd.wording import counted, failure_lines
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = add_command(
         commands, "report", cmd_report, help="write an HTML review page of the bursts, picks and scores of one folder"
     )
-    parser.add_argument("directory", metavar="DIR", type=Path)
+    parser.add_argument("directory", metavar="DIR", type=Path, help="the folder to show (with -r, its sub-folders too)")
     parser.add_argument("-o", "--output", type=Path, metavar="FILE", help="the page to write (default DIR/burstd-report.html)")
     parser.add_argument("-r", "--recursive", action="store_true", help="also include sub-folders (each folder on its own)")
     add_cache(parser)
@@ -31,25 +32,39 @@ def cmd_report(args: argparse.Namespace) -> int:
     no sidecar. Example: burstd report ~/Pictures/2026-11-24 -o /tmp/review.html"""
     from burstd.report.page import write_report
 
-    if not args.directory.is_dir():
-        print(f"burstd report: {args.directory} is not a folder", file=sys.stderr)
-        return ExitCode.USAGE
     out = args.output or args.directory / "burstd-report.html"
+    if problem := usage_problem(args.directory, out, args.recursive):
+        print(f"burstd report: {problem}", file=sys.stderr)
+        return ExitCode.USAGE
     settings = replace(folder_scan_settings(args.directory), recursive=args.recursive)
     try:
         with Store.open(args.cache) as store:
             summary = write_report(args.directory, out, store, settings)
-    except OSError as exc:  # the page or its folder could not be written
-        print(f"burstd report: {exc}", file=sys.stderr)
+    except OSError as exc:  # the page or its pictures could not be written (a read-only card, a full disk)
+        print(f"burstd report: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
         return exit_code_for(exc)
-    for problem in summary.problems:
-        print(f"burstd: {problem.path}: {problem.reason}", file=sys.stderr)
+    for path, reason in failure_lines(summary.problems, summary.failed_sidecars):
+        print(f"burstd: {path}: {reason}", file=sys.stderr)
     print(
-        f"{out}: {summary.bursts} bursts, {summary.singletons} single shots, {summary.written} sidecars written, "
-        f"{summary.manual} manual kept, {len(summary.problems)} errors; "
-        f"{summary.pictures_made} pictures made, {summary.pictures_reused} reused"
+        f"{out}: {counted(summary.bursts, 'burst')}, {counted(summary.single_shots, 'single shot')}; "
+        f"sidecars: {summary.written} written by burstd, {summary.manual} manual kept; {counted(summary.errors, 'error')}; "
+        f"{counted(summary.pictures_made, 'picture')} made, {summary.pictures_reused} reused"
     )
     return ExitCode.FAILED if summary.failed else ExitCode.OK
+
+
+def usage_problem(directory: Path, out: Path, recursive: bool) -> str | None:
+    """Why the command line cannot work as given, or None. The page goes only into a folder that
+    exists: a mistyped -o must not create folders (as root, anywhere)."""
+    if not directory.is_dir():
+        return f"{directory} is not a folder"
+    if out.is_dir():
+        return f"{out} is a folder: give -o the page's file name (such as {out / 'burstd-report.html'})"
+    if not out.parent.is_dir():
+        return f"cannot write {out}: the folder {out.parent} does not exist (create it first, or choose another -o)"
+    if not recursive:
+        return only_in_sub_folders(directory, "report")
+    return None
 
 
 def folder_scan_settings(folder: Path) -> ScanSettings:

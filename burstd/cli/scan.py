@@ -11,16 +11,25 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from burstd.cli.options import SettingOptions, add_cache, add_command, add_json, add_verbose, choices, print_json
+from burstd.cli.options import (
+    SettingOptions,
+    add_cache,
+    add_command,
+    add_json,
+    add_verbose,
+    choices,
+    only_in_sub_folders,
+    print_json,
+)
 from burstd.config.rules import validate_given
 from burstd.exit_codes import ExitCode
-from burstd.models import Colour, Method, RatedShot, ScanSettings, Scheme, SidecarStyle
+from burstd.models import Colour, Method, RatedShot, ScanSettings, Scheme, SidecarAction, SidecarOutcome, SidecarStyle
 from burstd.store import Store
+from burstd.wording import counted, failure_lines, problems_phrase
 
 if TYPE_CHECKING:  # the pipeline loads OpenCV, rawpy and exiv2: imported by cmd_scan only
     from burstd.pipeline import ScanReport
@@ -28,7 +37,7 @@ if TYPE_CHECKING:  # the pipeline loads OpenCV, rawpy and exiv2: imported by cmd
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = add_command(commands, "scan", cmd_scan, help="group, rank and rate the images of one folder")
-    parser.add_argument("directory", metavar="DIR", type=Path)
+    parser.add_argument("directory", metavar="DIR", type=Path, help="the folder to rate (with -r, its sub-folders too)")
     setting = SettingOptions(parser)
     setting.add("-f", "--feature_matching", "--feature-matching", key="method", action="store_const",
                 const=Method.FEATURES, help="group by ORB feature matching instead of perceptual hashes")
@@ -69,6 +78,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     settings, problems = scan_settings(args)
     if not args.directory.is_dir():
         problems.append(f"{args.directory} is not a folder")
+    elif not settings.recursive and (hint := only_in_sub_folders(args.directory, "scan")):
+        problems.append(hint)
     if problems:
         print("burstd scan: " + "; ".join(problems), file=sys.stderr)
         return ExitCode.USAGE
@@ -83,7 +94,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         print_json(report_json(report, settings))
     else:
         print_report(report, settings, verbose=args.verbose or settings.dry_run, out=sys.stdout)
-    for path, reason in failures(report):
+    for path, reason in failure_lines(report.problems, report.failed_outcomes()):
         print(f"burstd: {path}: {reason}", file=sys.stderr)
     return ExitCode.FAILED if report.failed else ExitCode.OK
 
@@ -94,14 +105,11 @@ def scan_settings(args: argparse.Namespace) -> tuple[ScanSettings, list[str]]:
     return ScanSettings(**values), problems  # type: ignore[arg-type]
 
 
-def failures(report: ScanReport) -> Iterator[tuple[Path, str]]:
-    """Every file that could not be analysed and every sidecar that could not be written, with why."""
-    yield from ((p.path, p.reason) for p in report.problems)
-    yield from ((o.path, o.reason) for o in report.failed_outcomes())
-
-
 def report_json(report: ScanReport, settings: ScanSettings) -> dict:
-    """`--json`: the settings, every burst with its members and sidecar decisions, errors, counts."""
+    """`--json`: the settings, every group (burst or single shot) with its members and sidecar
+    decisions, every error (each file, unfolded), the counts."""
+    groups = report.groups
+    failed_sidecars = report.failed_outcomes()
     return {
         "directory": str(report.root),
         "settings": {
@@ -111,24 +119,27 @@ def report_json(report: ScanReport, settings: ScanSettings) -> dict:
             "tags": settings.tags, "pick_label": settings.pick_label,
             "digikam_pick_labels": settings.digikam_pick_labels, "sidecar_style": settings.sidecar_style,
         },
-        "bursts": [
+        "groups": [
             {
                 "id": rated.burst.id,
+                "kind": "burst" if len(rated.members) > 1 else "single_shot",
                 "body": rated.burst.shots[0].analysis.body,
                 "size": len(rated.burst.shots),
                 "members": [_member_json(m, report) for m in rated.members],
             }
             for rated in report.bursts
         ],
-        "errors": [{"path": str(path), "reason": reason} for path, reason in failures(report)],
+        "errors": [{"path": str(p.path), "reason": p.reason} for p in [*report.problems, *failed_sidecars]],
         "summary": {
             "files": report.files,
-            "shots": sum(len(b.members) for b in report.bursts),
-            "bursts": len(report.bursts),
-            "singletons": sum(1 for b in report.bursts if len(b.members) == 1),
+            "images": report.images,
+            "shots": groups.shots,
+            "groups": groups.groups,
+            "bursts": groups.bursts,
+            "single_shots": groups.single_shots,
             "analysed": report.analysed,
             "cached": report.cached,
-            "failed": len(report.problems),
+            "unreadable": len(report.problems),
             "sidecars": dict(Counter(o.action.value for outs in report.sidecars.values() for o in outs)),
             "seconds": round(report.seconds, 3),
         },
@@ -156,36 +167,48 @@ def _member_json(m: RatedShot, report: ScanReport) -> dict:
 
 
 def print_report(report: ScanReport, settings: ScanSettings, *, verbose: bool, out: TextIO) -> None:
-    """The one-line summary; with `verbose` (-v, --dry-run), every burst and sidecar decision before it."""
+    """The one-line summary; with `verbose` (-v, --dry-run), every group and sidecar decision before it."""
     if verbose:
-        _print_bursts(report, out)
+        _print_groups(report, out)
     counts = Counter(o.action for outs in report.sidecars.values() for o in outs)
-    shots = sum(len(b.members) for b in report.bursts)
-    bursts = sum(1 for b in report.bursts if len(b.members) > 1)
-    singles = len(report.bursts) - bursts
-    written = ", ".join(f"{n} {action.value}" for action, n in sorted(counts.items())) or "none"
+    not_written = counts.pop(SidecarAction.FAILED, 0)
+    sidecars = ", ".join(f"{n} {action.value}" for action, n in sorted(counts.items())) or "none"
+    files = counted(report.images, "image")
+    if report.files != report.images:  # other files (a video, notes, unreadable ones) were found too
+        files = f"{counted(report.files, 'file')}, {files}"
     prefix = "dry run, nothing written: " if settings.dry_run else ""
     print(
-        f"{prefix}{report.files} files, {shots} shots in {bursts} bursts and {singles} single shots; "
-        f"sidecars: {written}; {report.analysed} analysed, {report.cached} from cache, "
-        f"{len(report.problems)} failed; {report.seconds:.1f} s",
+        f"{prefix}{files}: {report.groups}; sidecars: {sidecars}; "
+        f"{report.analysed} analysed, {report.cached} from cache; "
+        f"{problems_phrase(len(report.problems), not_written)}; {report.seconds:.1f} s",
         file=out,
     )
 
 
-def _print_bursts(report: ScanReport, out: TextIO) -> None:
+def _print_groups(report: ScanReport, out: TextIO) -> None:
     for rated in report.bursts:
         size = len(rated.members)
         print(f"{rated.burst.id}: {'single shot' if size == 1 else f'burst of {size}'}", file=out)
         for m in rated.members:
-            stars = "rejected" if m.rating < 0 else ("*" * m.rating or "0 stars")
-            actions = ", ".join(
-                o.action.value + (f" ({o.reason})" if o.reason else "")
-                for f in m.shot.files
-                for o in report.sidecars.get(f, [])
-            )
+            outcomes = [o for f in m.shot.files for o in report.sidecars.get(f, [])]
+            kept = next((o for o in outcomes if o.action is SidecarAction.KEPT_MANUAL and o.previous_rating is not None), None)
+            # A rating the photographer set stays: show theirs, which is what their editor shows.
+            stars = _stars(m.rating) if kept is None else f"{_stars(kept.previous_rating)} (kept)"
+            actions = ", ".join(_decision(o, m.rating) for o in outcomes)
             names = " + ".join(f.name for f in m.shot.files)
-            print(f"  {m.rank:>3}. {stars:<8} {m.score:5.2f}  {names}  [{actions}]", file=out)
+            print(f"  {m.rank:>3}. {stars:<12} {m.score:5.2f}  {names}  [{actions}]", file=out)
+
+
+def _stars(rating: int) -> str:
+    return "rejected" if rating < 0 else ("*" * rating or "0 stars")
+
+
+def _decision(o: SidecarOutcome, rating: int) -> str:
+    """One sidecar's decision for -v: a kept rating also says what burstd's would have been."""
+    notes = [o.reason] if o.reason else []
+    if o.action is SidecarAction.KEPT_MANUAL:
+        notes.append(f"burstd's rating would be {_stars(rating)}")
+    return o.action.value + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def _terminal_progress(stage: str, done: int, total: int) -> None:

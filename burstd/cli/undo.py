@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from burstd.cli.options import CONFIGURED_CACHE, add_cache, add_command, add_json, configured_cache, print_json
 from burstd.exit_codes import ExitCode
 from burstd.store import Store
+from burstd.wording import counted
 
 if TYPE_CHECKING:  # it loads the sidecar writer (exiv2): imported when the command runs
     from burstd.undo.apply import UndoReport
@@ -86,19 +87,28 @@ def undo_json(report: UndoReport) -> dict:
     }
 
 
+# What a dry run says of each outcome instead: what would happen, not what did.
+WOULD = {"restored": "would restore", "removed": "would remove", "kept": "would keep"}
+
+
 def render_undo(report: UndoReport) -> str:
-    """One line per sidecar restored, removed or kept (failures go to stderr), then the counts."""
+    """One line per sidecar restored, removed or kept (failures go to stderr), then the counts; a dry
+    run says what it would do."""
     from burstd.undo.apply import FAILED
 
-    would = "would be " if report.dry_run else ""
+    def verb(action: str) -> str:
+        return WOULD.get(action, action) if report.dry_run else action
+
+    width = 13 if report.dry_run else 8
     lines = [
-        f"{would}{o.action:<8} {o.path}" + (f": {o.reason}" if o.reason else "")
+        f"{verb(o.action):<{width}} {o.path}" + (f": {o.reason}" if o.reason else "")
         for o in report.outcomes
         if o.action not in ("unchanged", FAILED)
     ]
     prefix = "dry run, nothing changed: " if report.dry_run else ""
     counts = Counter(o.action for o in report.outcomes)
-    summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
+    summary = ", ".join(f"{verb(action)} {n}" if report.dry_run and action in WOULD else f"{n} {action}"
+                        for action, n in sorted(counts.items()))
     lines.append(f"{prefix}sidecars: {summary}" if summary else "nothing to undo")
     return "\n".join(lines)
 
@@ -113,6 +123,6 @@ def render_sessions(sessions: list[dict]) -> str:
         state = " (unfinished)" if s["open"] else ""
         lines.append(
             f"session {s['id']:<4} {s['kind']:<6} {when}  {s['folder']}{state}: "
-            f"{s['writes']} sidecar writes, {s['undoable']} still to undo"
+            f"{counted(s['writes'], 'sidecar write')}, {s['undoable']} still to undo"
         )
     return "\n".join(lines)

@@ -19,6 +19,7 @@ from burstd.pipeline import Progress, plan_pairs
 from burstd.fsio import remove_stale_temps
 from burstd.store import Store
 from burstd.store.analyses import CacheEntry
+from burstd.wording import counted
 
 log = logging.getLogger("burstd")
 
@@ -34,7 +35,7 @@ def catch_up(root: Path, store: Store, arrivals: Arrivals, stable_seconds: float
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         folder = Path(dirpath)
         if removed := remove_stale_temps(folder):
-            log.warning("%s: removed %d temp file(s) of sidecar writes interrupted by a crash", folder, removed)
+            log.warning("%s: removed %s of sidecar writes interrupted by a crash", folder, counted(removed, "temp file"))
         candidates, _ = discover(folder)
         known = store.analyses.lookup((c.path, c.size, c.mtime_ns) for c in candidates)
         unknown = [c for c in candidates if c.path not in known]

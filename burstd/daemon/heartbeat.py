@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from burstd.pipeline import Progress
+from burstd.wording import counted
 
 if TYPE_CHECKING:
     from burstd.daemon.lifecycle import Daemon
@@ -89,7 +90,7 @@ class Heartbeat:
         d = self.daemon
         waiting, analysing = d.arrivals.counts()
         roots = len(d.config.roots) - len(d.watcher.missing)
-        line = f"watching {roots} root(s); {waiting} file(s) arriving, {analysing} being analysed"
+        line = f"watching {counted(roots, 'root')}; {counted(waiting, 'file')} arriving, {analysing} being analysed"
         if self.doing:
             return f"{line}; {self.doing}"
         return line + (f"; settling {d.current}" if d.current else "")

@@ -156,7 +156,8 @@ class UserLock:
             os.close(fd)
             other = self._holder()
             pid = f" (pid {other['pid']})" if other else ""
-            raise AlreadyRunning(f"burstd is already running{pid}") from None
+            # `burstd: ` is put before it where it is shown (cli.main): the message must not say burstd again.
+            raise AlreadyRunning(f"the daemon is already running for this user{pid}; `burstd status` shows what it does") from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd

@@ -9,6 +9,7 @@ Also here: the settings a folder is settled with, and how long each folder must 
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from burstd.report.page import write_report
 from burstd.store import Store
 from burstd.store.analyses import NOT_AN_IMAGE
 from burstd.store.sessions import SessionRecord
+from burstd.wording import failure_lines, session_summary
 
 log = logging.getLogger("burstd")
 
@@ -62,13 +64,10 @@ def settle(
     now = time.time()
     errors = [(now, p.path, p.reason) for p in report.problems]
     errors += [(now, o.path, o.reason) for o in report.failed_outcomes()]
-    store.log.record_errors(errors)
-    for _, path, reason in errors:
+    store.log.record_errors(errors)  # each file, for `burstd status`; the log folds a folder's shared cause
+    for path, reason in failure_lines(report.problems, report.failed_outcomes()):
         log.error("%s: %s", path, reason)
-    log.info(
-        "%s: %d new files, %d bursts, %d sidecars written, %d manual ratings kept, %d errors, %.1f s",
-        folder, record.files, record.bursts, record.written, record.kept_manual, record.errors, record.seconds,
-    )
+    log.info("%s: %s", folder, session_summary(dataclasses.asdict(record)))
     return record
 
 

@@ -61,7 +61,7 @@ class ReportPage:
     title: str
     totals: Sequence[tuple[str, int]]  # (label, count), shown in the header in this order
     bursts: Sequence[ReportBurst]  # shooting order
-    singletons: Sequence[ReportBurst]
+    single_shots: Sequence[ReportBurst]
     errors: Sequence[tuple[str, str]]  # (path, reason)
 
 
@@ -70,7 +70,7 @@ def render(page: ReportPage) -> str:
     e = _esc
     totals = "".join(f'<span class="total" data-total="{e(label)}"><b>{n}</b> {e(label)}</span>' for label, n in page.totals)
     bursts = "".join(_burst(b, n) for n, b in enumerate(page.bursts, start=1)) or '<p class="empty">No bursts.</p>'
-    singles = "".join(_frame(b.frames[0], single=True) for b in page.singletons)
+    singles = "".join(_frame(b.frames[0], single=True) for b in page.single_shots)
     errors = "".join(f"<li><code>{e(path)}</code>: {e(reason)}</li>" for path, reason in page.errors)
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -79,7 +79,7 @@ def render(page: ReportPage) -> str:
         f'<header><h1>{e(page.title)}</h1><div class="totals">{totals}</div>'
         '<p class="legend">Frames sharpest first; the pick is outlined. Bars: sharpness relative to the '
         "burst's best. Click a frame for a larger view and a 100% crop of the region the score was measured on.</p></header>"
-        f'<main>{bursts}<section class="singletons"><h2>Single shots ({len(page.singletons)})</h2>'
+        f'<main>{bursts}<section class="singletons"><h2>Single shots ({len(page.single_shots)})</h2>'
         f'<div class="grid">{singles}</div></section>'
         + (f'<section class="errors"><h2>Errors ({len(page.errors)})</h2><ul>{errors}</ul></section>' if page.errors else "")
         + '</main><div id="overlay" hidden><div class="panel"><div class="pics"><figure class="pv"><img id="ov-preview" alt="">'

@@ -26,7 +26,7 @@ from PIL import Image
 from burstd.analysis.decode import UPRIGHT, raw_preview, read_kind, reduced_rgb
 from burstd.errors import ImageError, SidecarError
 from burstd.fsio import write_atomically
-from burstd.models import FileProblem, RatedBurst, RatedShot, ScanSettings, Shot
+from burstd.models import FileProblem, RatedBurst, RatedShot, ScanSettings, Shot, SidecarAction, SidecarOutcome
 from burstd.naming import natural_key, sidecar_targets
 from burstd.pipeline import Progress, scan_folder
 from burstd.ranking import subject_region
@@ -47,18 +47,23 @@ Box = tuple[float, float, float, float, float, float]
 @dataclass(slots=True)
 class ReportSummary:
     out: Path
-    files: int = 0
+    images: int = 0  # image files shown (a RAW and its JPEG are two)
     bursts: int = 0
-    singletons: int = 0
-    written: int = 0
-    manual: int = 0
+    single_shots: int = 0
+    written: int = 0  # frames whose rating is the one burstd wrote
+    manual: int = 0  # frames rated by hand, in a sidecar of either naming style
     pictures_made: int = 0
     pictures_reused: int = 0
-    problems: list[FileProblem] = field(default_factory=list)
+    problems: list[FileProblem] = field(default_factory=list)  # files that could not be read or shown
+    failed_sidecars: list[SidecarOutcome] = field(default_factory=list)  # sidecars a scan could not write
+
+    @property
+    def errors(self) -> int:
+        return len(self.problems) + len(self.failed_sidecars)
 
     @property
     def failed(self) -> bool:
-        return bool(self.problems)
+        return bool(self.errors)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,32 +84,32 @@ def write_report(directory: Path, out: Path, store: Store, settings: ScanSetting
     stages do, and once per shot whose pictures are ready ("pictures").
     """
     scan = scan_folder(directory, replace(settings, dry_run=True), store, progress)
-    summary = ReportSummary(out, problems=list(scan.problems))
-    summary.problems += [FileProblem(o.path, o.reason) for o in scan.failed_outcomes()]
-    states = {  # by the shot's first sidecar in the folder's naming style
-        m.shot.primary: sidecar_state(sidecar_targets(m.shot.files, settings.sidecar_style)[0][1])
+    summary = ReportSummary(out, problems=list(scan.problems), failed_sidecars=scan.failed_outcomes())
+    states = {
+        m.shot.primary: frame_state(m.shot, settings, [o for f in m.shot.files for o in scan.sidecars.get(f, [])])
         for rated in scan.bursts for m in rated.members
     }
-    summary.files = sum(len(m.shot.files) for rated in scan.bursts for m in rated.members)  # image files only
+    summary.images = scan.images
     summary.written = sum(1 for s, _ in states.values() if s == "written")
     summary.manual = sum(1 for s, _ in states.values() if s == "manual")
     ordered = sorted(scan.bursts, key=_shooting_order)
     # Hidden, so that `scan -r`, a rerun with `-r` and the daemon's catch-up never take the
-    # thumbnails for photos when the page lies inside the folder it shows (the default).
+    # thumbnails for photos when the page lies inside the folder it shows (the default). Only this
+    # one folder is made: the page's own folder must exist (a mistyped path creates nothing).
     files_dir = out.parent / f".{out.stem}_files"
-    files_dir.mkdir(parents=True, exist_ok=True)
+    files_dir.mkdir(exist_ok=True)
     pictures = make_pictures(ordered, files_dir, settings.workers, summary, progress)
     rows = [_report_burst(rated, states, pictures, directory) for rated in ordered]
     bursts = [r for r in rows if len(r.frames) > 1]
     singles = [r for r in rows if len(r.frames) == 1]
-    summary.bursts, summary.singletons = len(bursts), len(singles)
+    summary.bursts, summary.single_shots = len(bursts), len(singles)
     page = ReportPage(
         title=f"burstd report: {directory.resolve()}",
-        totals=[("files", summary.files), ("bursts", summary.bursts), ("single shots", summary.singletons),
-                ("written", summary.written), ("manual kept", summary.manual), ("errors", len(summary.problems))],
+        totals=[("images", summary.images), ("bursts", summary.bursts), ("single shots", summary.single_shots),
+                ("written", summary.written), ("manual kept", summary.manual), ("errors", summary.errors)],
         bursts=bursts,
-        singletons=singles,
-        errors=[(str(p.path), p.reason) for p in summary.problems],
+        single_shots=singles,
+        errors=[(str(p.path), p.reason) for p in [*summary.problems, *summary.failed_sidecars]],
     )
     write_atomically(out, render(page).encode("utf-8"))
     _prune(files_dir, {p.href.rsplit("/", 1)[-1] for pics in pictures.values()
@@ -133,6 +138,19 @@ def make_pictures(bursts: Sequence[RatedBurst], files_dir: Path, workers: int, s
         summary.pictures_made += result.made
         summary.pictures_reused += result.reused
     return pictures
+
+
+def frame_state(shot: Shot, settings: ScanSettings, outcomes: Sequence[SidecarOutcome]) -> tuple[str, int | None]:
+    """("written" | "manual" | "none" | "unreadable", the rating darktable will show) for one frame.
+
+    A rating set by hand is found as the pipeline finds it (its dry run's outcomes: kept-manual in a
+    sidecar of either naming style, `IMG_0001.CR2.xmp` or `IMG_0001.xmp`), so page and scan agree;
+    otherwise the frame's first sidecar in the folder's naming style says whether burstd rated it.
+    """
+    kept = next((o for o in outcomes if o.action is SidecarAction.KEPT_MANUAL and o.previous_rating is not None), None)
+    if kept is not None:
+        return "manual", kept.previous_rating
+    return sidecar_state(sidecar_targets(shot.files, settings.sidecar_style)[0][1])
 
 
 def sidecar_state(sidecar: Path) -> tuple[str, int | None]:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from burstd import fsio
-from burstd.errors import CacheError, SidecarChangedError, SidecarError
+from burstd.errors import CacheError, SidecarChangedError, SidecarError, SidecarFolderError
 from burstd.models import SidecarAction, SidecarFields, SidecarOutcome
 from burstd.sidecar import packet, policy, xmp
 from burstd.sidecar.verify import edited_packet, read_state
@@ -92,7 +92,8 @@ def write_sidecar(
     try:
         return _write(path, fields, force=force, dry_run=dry_run, exclude=exclude, journal=journal, memo=memo)
     except SidecarError as err:
-        return SidecarWrite(SidecarOutcome(path, SidecarAction.FAILED, err.reason), None)
+        folder_wide = isinstance(err, SidecarFolderError)
+        return SidecarWrite(SidecarOutcome(path, SidecarAction.FAILED, err.reason, folder_wide=folder_wide), None)
     except OSError as err:  # the disk said no in a way not foreseen above: still one file's problem
         return SidecarWrite(SidecarOutcome(path, SidecarAction.FAILED, fsio.os_reason(err)), None)
 
@@ -262,19 +263,21 @@ def _check_kind(path: Path, mode: int) -> None:
 
 
 def _check_writable(path: Path, snapshot: _Snapshot) -> None:
+    # The folder first: on a write-protected card every sidecar is refused for the folder's reason,
+    # which messages give once per folder (a read-only mount also makes each file look read-only).
+    if (refusal := fsio.folder_refusal(path.parent)) is not None:
+        raise SidecarFolderError(path, refusal)
     # Replacing a file needs write access to its folder only, so a sidecar the photographer made
     # read-only would be replaced anyway. Its mode bits say what they meant, even to root.
     if not snapshot.mode & 0o222 or not os.access(path, os.W_OK, follow_symlinks=False):
         raise SidecarError(path, READ_ONLY)
-    if not os.access(path.parent, os.W_OK | os.X_OK):
-        raise SidecarError(path, "its folder is not writable")
 
 
 def _create(path: Path, data: bytes) -> None:
     try:
         fsio.write_atomically(path, data, create_only=True, before_replace=lambda: _before_replace(path))
     except fsio.AtomicWriteError as err:
-        raise SidecarError(path, err.reason) from None
+        raise _sidecar_error(path, err) from None
 
 
 def _replace(path: Path, snapshot: _Snapshot, data: bytes) -> None:
@@ -287,7 +290,13 @@ def _replace(path: Path, snapshot: _Snapshot, data: bytes) -> None:
             path, data, mode=stat.S_IMODE(snapshot.mode), owner=(snapshot.uid, snapshot.gid), before_replace=still_as_read
         )
     except fsio.AtomicWriteError as err:
-        raise SidecarError(path, err.reason) from None
+        raise _sidecar_error(path, err) from None
+
+
+def _sidecar_error(path: Path, err: fsio.AtomicWriteError) -> SidecarError:
+    """The refusal of an atomic write as this sidecar's error, telling the folder's reasons apart."""
+    kind = SidecarFolderError if isinstance(err, fsio.FolderWriteError) else SidecarError
+    return kind(path, err.reason)
 
 
 def _ensure_unchanged(path: Path, snapshot: _Snapshot) -> None:

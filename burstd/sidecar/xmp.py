@@ -173,6 +173,28 @@ def is_manual(state: SidecarState) -> bool:
     return state.rating is not None and state.burstd_rating != state.rating
 
 
+def burstd_traces(state: SidecarState) -> tuple[str, ...]:
+    """What of burstd's is in a sidecar, named for the photographer: its `burstd:` fields, the
+    keywords under `burstd|`, a rating that is still the one burstd wrote, labels it added."""
+    traces = []
+    if state.rating is not None and state.rating == state.burstd_rating:
+        traces.append(f"the rating burstd set (xmp:Rating {state.rating})")
+    fields = [name for key, (uri, _prefix, name) in SIMPLE.items() if uri == BURSTD_NS and key in state.values]
+    if fields:
+        traces.append("burstd:" + ", burstd:".join(fields))
+    keywords = [tag for tag in state.arrays.get(HIERARCHICAL_SUBJECT, ()) if tag.startswith(TAG_ROOT)]
+    flat = set(_listed(state, BURSTD_SUBJECTS)) & set(state.arrays.get(SUBJECT, ()))
+    if keywords:
+        traces.append("keywords " + ", ".join(keywords) + (" (and their levels in dc:subject)" if flat else ""))
+    elif flat:
+        traces.append("keywords " + ", ".join(sorted(flat)) + " in dc:subject")
+    if _listed(state, BURSTD_COLOR_LABELS):
+        traces.append("the colour label burstd added")
+    if PICK_LABEL in state.values and state.values[PICK_LABEL] == state.values.get(BURSTD_PICK_LABEL):
+        traces.append("the digiKam pick label burstd set")
+    return tuple(traces)
+
+
 def label_note(state: SidecarState | None, fields: SidecarFields) -> str:
     """Why the colour label burstd writes will not show in darktable ("" when it will).
 

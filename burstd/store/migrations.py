@@ -59,7 +59,13 @@ def _create_journal(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX journal_session ON journal (session)")
 
 
+def _count_single_shots(db: sqlite_utils.Database) -> None:
+    # From here on `bursts` counts groups of two or more shots and `single_shots` the others; in the
+    # sessions recorded before (single_shots NULL), `bursts` counted both, and `burstd status` says so.
+    db.execute("ALTER TABLE sessions ADD COLUMN single_shots INTEGER")
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
-    _create_files, _create_sidecars, _create_daemon_tables, _create_journal,
+    _create_files, _create_sidecars, _create_daemon_tables, _create_journal, _count_single_shots,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

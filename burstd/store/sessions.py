@@ -29,11 +29,12 @@ class SessionRecord:
     started: float  # wall-clock seconds
     ended: float
     files: int
-    bursts: int
+    bursts: int  # groups of two or more shots
     written: int  # sidecars created or updated
     kept_manual: int
     errors: int
     seconds: float  # processing time (for the daemon: once the folder went quiet)
+    single_shots: int = 0  # shots in no burst
 
 
 class Sessions:
@@ -48,8 +49,8 @@ class Sessions:
         """A session whose sidecar writes are about to be journaled; `finish` fills it in."""
         with self.db.transaction() as tx:
             cursor = tx.execute(
-                "INSERT INTO sessions (folder, started, ended, files, bursts, written, kept_manual, errors, seconds,"
-                " kind, open) VALUES (?, ?, ?, 0, 0, 0, 0, 0, 0, ?, 1)",
+                "INSERT INTO sessions (folder, started, ended, files, bursts, single_shots, written, kept_manual, errors,"
+                " seconds, kind, open) VALUES (?, ?, ?, 0, 0, 0, 0, 0, 0, 0, ?, 1)",
                 [path_key(folder.resolve()), started, started, kind],
             )
         return int(cursor.lastrowid)

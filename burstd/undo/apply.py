@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from burstd.errors import SidecarError
-from burstd.sidecar.files import current_digest, restore_sidecar
+from burstd.sidecar.files import current_digest, read_sidecar, restore_sidecar
+from burstd.sidecar.xmp import burstd_traces
 from burstd.store import Store
-from burstd.undo.plan import SidecarUndo, UndoAction, plan_undo
+from burstd.undo.plan import CHANGED_SINCE, SidecarUndo, UndoAction, plan_undo
 
 FAILED = "failed"
 
@@ -59,7 +60,8 @@ def undo(store: Store, *, folder: Path | None = None, session: int | None = None
 
 
 def _carry_out(store: Store, plan: SidecarUndo, dry_run: bool) -> UndoOutcome:
-    outcome = UndoOutcome(plan.path, plan.action.value, plan.sessions, plan.reason)
+    reason = plan.reason + (_left_in(plan.path) if plan.reason == CHANGED_SINCE else "")
+    outcome = UndoOutcome(plan.path, plan.action.value, plan.sessions, reason)
     if dry_run or plan.action is UndoAction.BLOCKED:
         return outcome
     if plan.source is not None and plan.expected_sha256 is not None:  # RESTORE or REMOVE
@@ -72,6 +74,17 @@ def _carry_out(store: Store, plan: SidecarUndo, dry_run: bool) -> UndoOutcome:
         store.sessions.settle_journal(plan.settled)
         store.memos.forget([plan.path])  # so the next scan reads the sidecar afresh
     return outcome
+
+
+def _left_in(path: Path) -> str:
+    """What of burstd's a sidecar kept as the photographer's still holds: undo leaves it there too,
+    as taking it out would mean editing their file (README, "Undo")."""
+    try:
+        state = read_sidecar(path)
+    except SidecarError:
+        return ""  # it cannot be read, so nothing can be said of it
+    traces = () if state is None else burstd_traces(state)
+    return f"; burstd's fields are still in it: {'; '.join(traces)}" if traces else ""
 
 
 def _sessions(entries: list, path: Path) -> tuple[int, ...]:

@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         if not cold.report:
             print(f"burstd gave no JSON report (exit {cold.returncode}):\n{cold.stderr[-3000:]}", file=sys.stderr)
             return 1
-        analysed = [m["path"] for b in cold.report["bursts"] for m in b["members"]]
+        analysed = [m["path"] for b in cold.report["groups"] for m in b["members"]]
         floor = decode_floor(analysed)
         warm = run_burstd(card, Path(state))
     results = {

@@ -18,7 +18,7 @@ def predictions(report: dict) -> tuple[dict[str, str], dict[str, int], dict[str,
     labels: dict[str, str] = {}
     ranks: dict[str, int] = {}
     scores: dict[str, float] = {}
-    for burst in report.get("bursts", []):
+    for burst in report.get("groups", []):
         for member in burst["members"]:
             for path in {member["path"], *member.get("files", [])}:
                 name = PurePath(path).name

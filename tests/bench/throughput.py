@@ -56,7 +56,7 @@ def main() -> None:
         link_folder([RAW_WITH_PREVIEW], raws, args.raws, ".DNG")
         raw = run_burstd(raws, Path(tmp) / "state-raw")
         summary = raw.report.get("summary", {})
-        sources = {m.get("source", "").split("/")[0] for b in raw.report.get("bursts", []) for m in b["members"]}
+        sources = {m.get("source", "").split("/")[0] for b in raw.report.get("groups", []) for m in b["members"]}
         rows.append((
             f"{args.raws} RAW (DNG) with embedded preview, cold",
             f"{summary.get('analysed', 0) / (summary.get('seconds') or 1):.0f} files/s engine, "
