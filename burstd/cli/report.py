@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 from pathlib import Path
 
-from burstd.cli.options import add_cache, add_command
-from burstd.errors import ConfigError
+from burstd.cli.options import add_cache, add_command, add_config_files, configured_scan_settings, missing_config
 from burstd.exit_codes import ExitCode, exit_code_for
-from burstd.models import ScanSettings
 from burstd.store import Store
 
 
@@ -20,7 +17,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("directory", metavar="DIR", type=Path)
     parser.add_argument("-o", "--output", type=Path, metavar="FILE", help="the page to write (default DIR/burstd-report.html)")
-    parser.add_argument("-r", "--recursive", action="store_true", help="also include sub-folders (each folder on its own)")
+    parser.add_argument("-r", "--recursive", action="store_true",
+                        help="also include sub-folders (each folder on its own, with its own .burstd.toml)")
+    add_config_files(parser)
     add_cache(parser)
 
 
@@ -28,17 +27,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Write a self-contained HTML page (and its thumbnails, in the hidden .FILE-stem_files/ beside it)
     showing every burst of DIR in shooting order, its frames sharpest first, their stars, sharpness
     and sidecar state; click a frame for a 100% crop of the region its score was measured on. Writes
-    no sidecar. Example: burstd report ~/Pictures/2026-11-24 -o /tmp/review.html"""
+    no sidecar. The bursts are those `burstd scan DIR` finds: the same configuration files, read the
+    same way. Example: burstd report ~/Pictures/2026-11-24 -o /tmp/review.html"""
     from burstd.report.page import write_report
 
-    if not args.directory.is_dir():
-        print(f"burstd report: {args.directory} is not a folder", file=sys.stderr)
+    problems = [] if args.directory.is_dir() else [f"{args.directory} is not a folder"]
+    if missing := missing_config(args):
+        problems.append(missing)
+    if problems:
+        print("burstd report: " + "; ".join(problems), file=sys.stderr)
         return ExitCode.USAGE
     out = args.output or args.directory / "burstd-report.html"
-    settings = replace(folder_scan_settings(args.directory), recursive=args.recursive)
+    settings_in = configured_scan_settings(args, {"recursive": args.recursive})
+    settings = settings_in(args.directory)
     try:
         with Store.open(args.cache) as store:
-            summary = write_report(args.directory, out, store, settings)
+            summary = write_report(args.directory, out, store, settings,
+                                   settings_in=settings_in if args.recursive else None)
     except OSError as exc:  # the page or its folder could not be written
         print(f"burstd report: {exc}", file=sys.stderr)
         return exit_code_for(exc)
@@ -51,13 +56,3 @@ def cmd_report(args: argparse.Namespace) -> int:
     )
     return ExitCode.FAILED if summary.failed else ExitCode.OK
 
-
-def folder_scan_settings(folder: Path) -> ScanSettings:
-    """The grouping settings the daemon would use for `folder` (global config and .burstd.toml
-    files), so the page shows the bursts that were rated; the defaults when there is no valid config."""
-    from burstd.config.files import folder_settings, load_global
-
-    try:
-        return folder_settings(folder, load_global())[0].scan
-    except ConfigError:
-        return ScanSettings()
