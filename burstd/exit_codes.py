@@ -13,6 +13,11 @@ with (`exit_codes_help`); the table below is the overview.
 | 2    | usage or configuration error: the command line  | every command                            |
 |      | or a configuration file must be changed          |                                          |
 | 3    | not running                                      | status (like `systemctl is-active`)      |
+| 130  | stopped by Ctrl-C (SIGINT) before the work was   | scan (what was done is kept and said in  |
+|      | done: 128 + the signal's number, as shells do    | one line; the same command finishes it)  |
+| 143  | stopped by SIGTERM before the work was done      | scan (as for 130)                        |
+
+`burstd run` is the exception: SIGINT and SIGTERM are how a daemon is meant to stop, so it exits 0.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ class ExitCode(IntEnum):
     FAILED = 1
     USAGE = 2
     NOT_RUNNING = 3
+    INTERRUPTED = 130  # 128 + SIGINT
+    TERMINATED = 143  # 128 + SIGTERM
 
 
 def exit_code_for(error: BurstdError | OSError) -> ExitCode:

@@ -6,24 +6,30 @@ paths come from differs. Each stage is a function of its own that returns what i
 `Collected`, `Settled`: shots, bursts, outcomes, problems and counts); only the flow adds them up,
 into a `ScanReport`. Only `analyse` and `write` touch files (through `decode`, the `store` and
 `sidecar.files`). A problem with one file becomes a `FileProblem` and the batch goes on.
+
+Every stage takes a `stop` callable (a signal asked the run to end): `analyse` cancels the files not
+started and keeps, in the cache, every analysis finished; nothing is grouped or written after an
+analysis cut short (bursts of half a folder would be rated wrongly); `write` stops between sidecars,
+each written atomically. What was left undone is counted, so the caller can say so.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
 from burstd.analysis.analyse import analyse_file
 from burstd.discover import Candidate, discover
-from burstd.errors import ImageError, SidecarError
+from burstd.errors import ConfigError, ImageError, SidecarError
 from burstd.grouping import GroupingParams, regroup
-from burstd.models import Analysis, FileProblem, RatedBurst, ScanSettings, SidecarAction, SidecarOutcome, Shot
+from burstd.models import Analysis, FileProblem, Method, RatedBurst, ScanSettings, SidecarAction, SidecarOutcome, Shot
 from burstd.naming import is_raw_name, natural_key, shot_stem, sidecar_targets
 from burstd.ranking import rate_burst
 from burstd.sidecar.files import known_state, write_sidecar
@@ -35,6 +41,13 @@ from burstd.store.sessions import SessionRecord
 from burstd.wording import GroupCounts, group_counts
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+Stop = Callable[[], bool]  # asked between files: True once the run must end
+STOP_POLL = 0.1  # seconds: how often the analysis looks at `stop` while no file finishes
+
+
+def never() -> bool:
+    """The `stop` of a run nothing stops."""
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +57,10 @@ class AnalyseCounts:
 
     analysed: int = 0  # decoded now
     cached: int = 0  # found in the store
+    left: int = 0  # files not analysed (RAW companions of a JPEG not analysed too): the run was stopped first
 
     def __add__(self, other: AnalyseCounts) -> AnalyseCounts:
-        return AnalyseCounts(self.analysed + other.analysed, self.cached + other.cached)
+        return AnalyseCounts(self.analysed + other.analysed, self.cached + other.cached, self.left + other.left)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +71,11 @@ class Analysed:
     orbs: dict[object, bytes]
     problems: tuple[FileProblem, ...]
     counts: AnalyseCounts
+    unfinished: tuple[Path, ...] = ()  # not analysed: the run was stopped first
 
     def __add__(self, other: Analysed) -> Analysed:
-        return Analysed(self.analyses | other.analyses, self.orbs | other.orbs,
-                        self.problems + other.problems, self.counts + other.counts)
+        return Analysed(self.analyses | other.analyses, self.orbs | other.orbs, self.problems + other.problems,
+                        self.counts + other.counts, self.unfinished + other.unfinished)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +95,15 @@ class Settled:
     bursts: tuple[RatedBurst, ...]
     sidecars: dict[Path, list[SidecarOutcome]]  # by image file
     kept: frozenset[str]  # ids of bursts kept untouched (incremental regrouping)
+    left: int = 0  # sidecars not tried: the run was stopped first
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What `write` yields: each image's sidecar outcomes, and how many sidecars a stop left untried."""
+
+    sidecars: dict[Path, list[SidecarOutcome]]  # by image file
+    left: int = 0
 
 
 @dataclass(slots=True)
@@ -94,6 +118,7 @@ class ScanReport:
     counts: AnalyseCounts = AnalyseCounts()
     seconds: float = 0.0
     session: int | None = None  # the session its sidecar writes are journaled under, for `burstd undo`
+    stopped: bool = False  # a stop left work undone (files not analysed, folders or sidecars not written)
 
     @property
     def analysed(self) -> int:
@@ -106,10 +131,12 @@ class ScanReport:
     def add_shots(self, collected: Collected) -> None:
         self.problems.extend(collected.problems)
         self.counts += collected.counts
+        self.stopped = self.stopped or collected.counts.left > 0
 
     def add_folder(self, settled: Settled) -> None:
         self.bursts.extend(settled.bursts)
         self.sidecars.update(settled.sidecars)
+        self.stopped = self.stopped or settled.left > 0
 
     @property
     def groups(self) -> GroupCounts:
@@ -136,24 +163,76 @@ def failed_sidecars(sidecars: dict[Path, list[SidecarOutcome]]) -> dict[Path, li
     return {image: outs for image, outs in failed.items() if outs}
 
 
-def scan_folder(root: Path, settings: ScanSettings, store: Store, progress: Progress | None = None) -> ScanReport:
-    """Scan one folder (and below, with `recursive`) and rate its bursts."""
+def scan_folder(
+    root: Path,
+    settings: ScanSettings,
+    store: Store,
+    progress: Progress | None = None,
+    *,
+    settings_in: Callable[[Path], ScanSettings] | None = None,
+    stop: Stop = never,
+) -> ScanReport:
+    """Scan one folder (and below, with `recursive`) and rate its bursts.
+
+    `settings` are `root`'s. `settings_in(folder)` gives a sub-folder's own (its `.burstd.toml`
+    files), and raises ConfigError for a folder whose files are invalid: that folder is reported and
+    skipped, the rest goes on. Without it every folder is scanned with `settings`.
+    """
     started = time.perf_counter()
     report = ScanReport(root)
     if not settings.dry_run:
         report.session = store.sessions.begin(root, "scan", time.time())
     candidates, problems = discover(root, recursive=settings.recursive, extra_patterns=settings.extra_excludes)
     report.problems.extend(problems)
+    folders, skipped = settings_by_folder(root, candidates, settings, settings_in)
+    report.problems.extend(skipped)
+    candidates = [c for c in candidates if c.path.parent in folders]
     report.files = len(candidates)
-    collected = collect_shots(candidates, settings, store.analyses, progress)
+    collected = collect_shots(candidates, analysis_settings(settings, folders.values()), store.analyses, progress,
+                              stop=stop)
     report.add_shots(collected)
     for folder, folder_shots in by_folder(collected.shots):
-        report.add_folder(settle_folder(folder, folder_shots, collected.orbs, settings, store, session=report.session,
-                                        incremental=False, progress=progress))
+        if report.stopped or stop():
+            report.stopped = True
+            break
+        report.add_folder(settle_folder(folder, folder_shots, collected.orbs, folders[folder], store,
+                                        session=report.session, incremental=False, progress=progress, stop=stop))
     report.seconds = time.perf_counter() - started
     if report.session is not None:
         store.sessions.finish(report.session, session_record(report, time.time() - report.seconds))
     return report
+
+
+def settings_by_folder(
+    root: Path,
+    candidates: Sequence[Candidate],
+    settings: ScanSettings,
+    settings_in: Callable[[Path], ScanSettings] | None,
+) -> tuple[dict[Path, ScanSettings], list[FileProblem]]:
+    """The settings of every folder holding candidates, and a problem for each folder skipped because
+    its configuration is invalid. What the run itself decides (a dry run, `--force`) is the run's
+    everywhere: a folder's files can never turn a dry run into a real one."""
+    found: dict[Path, ScanSettings] = {}
+    problems: list[FileProblem] = []
+    for folder in dict.fromkeys(c.path.parent for c in candidates):
+        if settings_in is None or folder == root:
+            found[folder] = settings
+            continue
+        try:
+            own = settings_in(folder)
+        except ConfigError as exc:
+            problems.append(FileProblem(folder, "skipped, its configuration is invalid: " + "; ".join(exc.problems)))
+            continue
+        found[folder] = replace(own, dry_run=settings.dry_run, force=settings.force, recursive=settings.recursive,
+                                extra_excludes=settings.extra_excludes)
+    return found, problems
+
+
+def analysis_settings(settings: ScanSettings, folders: Iterable[ScanSettings]) -> ScanSettings:
+    """What the analysis of a whole run needs: ORB descriptors too when any folder groups by features."""
+    if settings.method is not Method.FEATURES and any(s.method is Method.FEATURES for s in folders):
+        return replace(settings, method=Method.FEATURES)
+    return settings
 
 
 def session_record(report: ScanReport, started: float, *, files: int | None = None) -> SessionRecord:
@@ -179,6 +258,8 @@ def collect_shots(
     settings: ScanSettings,
     cache: Analyses,
     progress: Progress | None = None,
+    *,
+    stop: Stop = never,
 ) -> Collected:
     """The shots among the candidates: RAW+JPEG paired, each analysed (from the store when it can).
 
@@ -186,14 +267,17 @@ def collect_shots(
     place and becomes the shot (the broken JPEG is reported and gets no sidecar).
     """
     to_analyse, companions = plan_pairs(candidates)
-    found = analyse(to_analyse, settings, cache, progress)
+    found = analyse(to_analyse, settings, cache, progress, stop=stop)
     failed = {p: raws for p, raws in companions.items() if p not in found.analyses}
-    if failed:
+    if failed and not found.unfinished:
         by_path = {c.path: c for c in candidates}
-        found += analyse([by_path[raws[0]] for raws in failed.values()], settings, cache)
+        found += analyse([by_path[raws[0]] for raws in failed.values()], settings, cache, stop=stop)
         for raws in failed.values():
             companions[raws[0]] = raws[1:]
-    return Collected(tuple(pair_shots(found.analyses, companions)), found.orbs, found.problems, found.counts)
+    # A RAW is done with its JPEG: one the stop left unanalysed leaves its RAW too.
+    left = sum(1 + len(companions.get(p, ())) for p in found.unfinished)
+    counts = replace(found.counts, left=left)
+    return Collected(tuple(pair_shots(found.analyses, companions)), found.orbs, found.problems, counts)
 
 
 def settle_folder(
@@ -206,7 +290,7 @@ def settle_folder(
     session: int | None,
     incremental: bool,
     progress: Progress | None = None,
-    stop: Callable[[], bool] = lambda: False,
+    stop: Stop = never,
 ) -> Settled:
     """Group, rate and write one folder's shots (journaled under `session`, when there is one).
 
@@ -226,14 +310,14 @@ def settle_folder(
         )
         for burst in bursts
     ]
-    sidecars = write([r for r in rated if r.burst.id not in kept], settings, store, progress, stop, session=session)
-    if not settings.dry_run and not stop():
+    written = write([r for r in rated if r.burst.id not in kept], settings, store, progress, stop, session=session)
+    if not settings.dry_run and not written.left:
         # A burst with a sidecar that could not be written (a full disk, another program's change)
         # is left out, so the next session here, or the next start, tries it again.
-        failed = failed_sidecars(sidecars).keys()
+        failed = failed_sidecars(written.sidecars).keys()
         done = [b for b in bursts if failed.isdisjoint(f for s in b.shots for f in s.files)]
         store.groupings.save(folder, [[str(s.primary) for s in b.shots] for b in done])
-    return Settled(tuple(rated), sidecars, frozenset(kept))
+    return Settled(tuple(rated), written.sidecars, frozenset(kept), written.left)
 
 
 def analyse(
@@ -241,8 +325,14 @@ def analyse(
     settings: ScanSettings,
     cache: Analyses,
     progress: Progress | None = None,
+    *,
+    stop: Stop = never,
 ) -> Analysed:
-    """Analyses of every image among the candidates: from the store, or decoded in parallel."""
+    """Analyses of every image among the candidates: from the store, or decoded in parallel.
+
+    Once `stop` says so, the files not yet started are cancelled (not waited for); the few being
+    decoded finish, and every analysis finished is saved, so the next run starts where this one ended.
+    """
     with_orb = settings.method == "features"
     problems: list[FileProblem] = []
     known = cache.lookup((c.path, c.size, c.mtime_ns) for c in candidates)
@@ -258,11 +348,30 @@ def analyse(
             if entry.orb:
                 orbs[c.path] = entry.orb
     cached, decoded = len(analyses), 0
+    unfinished: list[Path] = []
     workers = settings.workers or os.cpu_count() or 1
     fresh: list[tuple[Path, int, int, CacheEntry]] = []
+    finished: queue.SimpleQueue[Future] = queue.SimpleQueue()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="analyse") as pool:
         futures: dict[Future, Candidate] = {pool.submit(analyse_file, c.path, c.mtime_ns, with_orb=with_orb): c for c in todo}
-        for done, future in enumerate(as_completed(futures), start=1):
+        for future in futures:
+            future.add_done_callback(finished.put)  # cancelled ones too: every future comes back once
+        remaining, done, stopping = len(futures), 0, False
+        while remaining:
+            if not stopping and stop():
+                stopping = True
+                pool.shutdown(wait=False, cancel_futures=True)  # those being decoded still come back
+            try:
+                # In short steps: a signal handler only sets a flag, which a blocking wait would not see
+                # before the next file finished.
+                future = finished.get(timeout=STOP_POLL)
+            except queue.Empty:
+                continue
+            remaining -= 1
+            if future.cancelled():
+                unfinished.append(futures[future].path)
+                continue
+            done += 1
             c = futures[future]
             if progress:
                 progress("analyse", done, len(todo))
@@ -287,7 +396,7 @@ def analyse(
                 cache.save(fresh)
                 fresh.clear()
     cache.save(fresh)
-    return Analysed(analyses, orbs, tuple(problems), AnalyseCounts(analysed=decoded, cached=cached))
+    return Analysed(analyses, orbs, tuple(problems), AnalyseCounts(analysed=decoded, cached=cached), tuple(unfinished))
 
 
 def pair_shots(analyses: dict[Path, Analysis], companions: dict[Path, tuple[Path, ...]]) -> list[Shot]:
@@ -308,14 +417,14 @@ def write(
     settings: ScanSettings,
     store: Store,
     progress: Progress | None = None,
-    stop: Callable[[], bool] = lambda: False,
+    stop: Stop = never,
     session: int | None = None,
-) -> dict[Path, list[SidecarOutcome]]:
+) -> Written:
     """Write every shot's sidecars; what was learnt about each sidecar goes back to the store.
 
-    `stop` is asked between sidecars (each write is atomic): on shutdown the rest is left for the
-    next start, which finds the folder unsettled and does it again. With a `session`, every write
-    is journaled under it first (see `burstd undo`).
+    `stop` is asked between sidecars (each write is atomic): the rest is left untouched, counted, for
+    the next run (the daemon's next start finds the folder unsettled and does it again). With a
+    `session`, every write is journaled under it first (see `burstd undo`).
     """
     jobs = [
         (image, sidecar, others, sidecar_fields(rated, member, settings))
@@ -328,8 +437,10 @@ def write(
     learnt: list[tuple[Path, SidecarMemo]] = []
     owners: dict[Path, Path] = {}
     journal = None if session is None else partial(store.sessions.journal_write, session)
+    left = 0
     for done, (image, sidecar, others, fields) in enumerate(jobs, start=1):
         if stop():
+            left = len(jobs) - done + 1
             break
         owner = owners.setdefault(sidecar, image)
         if owner != image:
@@ -349,7 +460,7 @@ def write(
         if progress:
             progress("write", done, len(jobs))
     store.memos.save(learnt)
-    return outcomes
+    return Written(outcomes, left)
 
 
 def _rated_elsewhere(

@@ -2,7 +2,7 @@
 
 Running means: the daemon's row is there, its process is alive and its heartbeat is recent. Exit
 codes follow `systemctl is-active`: 0 running and healthy, 3 not running, 1 running but reporting
-problems (a root missing, an invalid folder configuration, or file errors in the last hour).
+problems (no roots, a root missing, an invalid folder configuration, or file errors in the last hour).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from burstd.config.files import no_roots_advice
 from burstd.darktable.lock import ADVICE, DarktableState, process_alive
 from burstd.errors import CacheError
 from burstd.exit_codes import ExitCode
@@ -46,6 +47,8 @@ def gather(cache_path: Path, now: float | None = None, darktable: DarktableState
     problems: list[str] = []
     if info["running"]:
         state = daemon["state"]
+        if not state.get("roots") and state.get("config"):
+            problems.append(no_roots_advice(Path(state["config"])))
         problems += [f"root missing: {r}" for r in state.get("missing_roots", [])]
         problems += [f"invalid configuration in {f}: {'; '.join(p)}" for f, p in state.get("folder_problems", {}).items()]
         recent = [e for e in info["errors"] if now - e["at"] < RECENT_ERRORS]

@@ -1,4 +1,4 @@
-"""Shared fixtures: a private state folder per test, the CLI as a subprocess."""
+"""Shared fixtures: private state and config folders per test, the CLI as a subprocess."""
 
 from __future__ import annotations
 
@@ -19,6 +19,15 @@ def private_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     state = tmp_path_factory.mktemp("state")
     monkeypatch.setenv("XDG_STATE_HOME", str(state))
     return state
+
+
+@pytest.fixture(autouse=True)
+def private_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """... and its own, empty, XDG_CONFIG_HOME: `scan` and `report` read the global config.toml, which
+    must be the test's, never the config of whoever runs the tests."""
+    config = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    return config
 
 
 class Burstd:

@@ -31,6 +31,7 @@ if os.geteuid() == 0:
         burstd.cli.main.main(["scan", sys.argv[2], "--dry-run", "--cache", os.path.join(warm, "c.sqlite3")])
     os.setgid(65534)
     os.setuid(65534)
+    os.environ["XDG_CONFIG_HOME"] = "/nonexistent"  # nobody has no configuration (the test's is root's, unreadable)
 sys.exit(burstd.cli.main.main(sys.argv[1:]))
 """
 

@@ -298,6 +298,48 @@ def test_an_invalid_folder_config_skips_that_folder_and_shows_in_status(daemon: 
     assert daemon.stop() == 0
 
 
+@needs_exiftool
+@pytest.mark.parametrize("how", ["in place", "renamed into place"])
+def test_a_fixed_folder_config_is_picked_up_without_a_restart(daemon: Daemon, tmp_path: Path, how: str) -> None:
+    bad = daemon.root / "bad"
+    bad.mkdir()
+    (bad / ".burstd.toml").write_text("max_rank = 9\n")
+    daemon.start()
+    shutil.copytree(staged(tmp_path, "b", [0.0, 1.0]), bad, dirs_exist_ok=True)
+    daemon.wait_for(lambda: daemon.cli("status").returncode == 1, what="status to report the problem")
+    assert "max_rank" in daemon.cli("status").stdout
+    if how == "in place":
+        (bad / ".burstd.toml").write_text("max_rank = 4\n")
+    else:  # as many editors save: a temp file renamed over the old one
+        (bad / ".burstd.toml.new").write_text("max_rank = 4\n")
+        os.replace(bad / ".burstd.toml.new", bad / ".burstd.toml")
+    daemon.wait_for(sidecars_for(bad, 2), what="the fixed folder's sidecars")
+    assert ratings(bad) == {"DSC_0001.JPG": 4, "DSC_0002.JPG": 3}
+    daemon.wait_for(lambda: daemon.cli("status").returncode == 0, what="status to be healthy again")
+    assert "max_rank" not in daemon.cli("status").stdout
+    assert "SIGHUP" not in daemon.log()
+    assert daemon.stop() == 0
+
+
+def test_without_roots_run_and_status_name_the_config_file_to_edit(daemon: Daemon) -> None:
+    config = daemon.config_home / "burstd" / "config.toml"
+    config.unlink()
+    daemon.start()
+    create = (f"no roots to watch: create {config} with the folders to watch in `roots` (burstd's "
+              "config/config.toml is a commented example), then restart burstd")
+    daemon.wait_for(lambda: create in daemon.log(), what="the line naming the file")
+    assert f"burstd: WARNING {create}\n" in daemon.log()
+    status = daemon.cli("status")
+    assert status.returncode == 1 and f"problem: {create}" in status.stdout, status
+    assert daemon.stop() == 0
+    config.write_text("roots = []\n")
+    daemon.start()
+    edit = f"no roots to watch: list the folders to watch in `roots` in {config}, then restart burstd"
+    daemon.wait_for(lambda: edit in daemon.log(), what="the line naming the file")
+    assert f"problem: {edit}" in daemon.cli("status").stdout
+    assert daemon.stop() == 0
+
+
 def test_invalid_global_config_stops_start_up_with_every_problem(daemon: Daemon) -> None:
     daemon.write_config("max_rank = 0\nworkers = -1\nbogus = 1\n")
     result = daemon.cli("run")

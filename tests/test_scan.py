@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -281,3 +282,67 @@ def test_a_warm_rescan_counts_the_rescued_raw_with_the_rest_as_cached(burstd, tm
     assert (cold["analysed"], cold["cached"]) == (5, 0)
     warm = burstd.json("scan", folder, "--cache", db, check=1)["summary"]
     assert (warm["analysed"], warm["cached"]) == (0, 5)  # the broken JPEG is retried, and fails again
+
+
+# --- the configuration files: the same as the daemon's, the command line over them ---------------------
+
+
+def pick_ratings(card: Path) -> dict[str, int]:
+    """The rating exiftool reads from each sidecar of the card."""
+    return {p.name.removesuffix(".xmp"): exiftool_tags(p)["XMP-xmp:Rating"] for p in sorted(card.glob("*.xmp"))}
+
+
+@needs_exiftool
+def test_a_folder_config_sets_scans_stars_and_the_command_line_wins(burstd, card: Path, private_config: Path) -> None:
+    (card / ".burstd.toml").write_text("max_rank = 5\n")
+    burstd("scan", card, check=0)
+    assert max(pick_ratings(card).values()) == 5, "the folder's .burstd.toml is read"
+    burstd("scan", card, "-m", "2", check=0)
+    assert max(pick_ratings(card).values()) == 2, "an option given wins over the files"
+    burstd("scan", card, "--no-config", check=0)
+    assert max(pick_ratings(card).values()) == 3, "--no-config: the defaults"
+    # The global file, found by $XDG_CONFIG_HOME as the daemon finds it; the folder's file wins over it.
+    (private_config / "burstd").mkdir()
+    (private_config / "burstd" / "config.toml").write_text("max_rank = 4\nscheme = \"linear\"\n")
+    settings = burstd.json("scan", card, "--dry-run", check=0)["settings"]
+    assert (settings["max_rank"], settings["scheme"]) == (5, "linear"), "key by key: the nearest file wins"
+    (card / ".burstd.toml").unlink()
+    assert burstd.json("scan", card, "--dry-run", check=0)["settings"]["max_rank"] == 4
+    other = card.parent / "other.toml"
+    other.write_text("max_rank = 1\n")
+    assert burstd.json("scan", card, "--dry-run", "--config", other, check=0)["settings"]["max_rank"] == 1
+
+
+def test_scan_config_problems_exit_2_naming_the_file(burstd, card: Path) -> None:
+    missing = card.parent / "missing.toml"
+    result = burstd("scan", card, "--config", missing, check=2)
+    assert result.stderr == f"burstd scan: {missing}: no such configuration file\n"
+    assert "not allowed with argument" in burstd("scan", card, "--config", missing, "--no-config", check=2).stderr
+    (card / ".burstd.toml").write_text("max_rank = 9\n")
+    result = burstd("scan", card, check=2)
+    assert f"{card / '.burstd.toml'}: key 'max_rank': expected an integer 1-5, got 9" in result.stderr
+    assert "Traceback" not in result.stderr and not list(card.glob("*.xmp")), "nothing done"
+    burstd("scan", card, "--no-config", "--dry-run", check=0)
+
+
+@needs_exiftool
+def test_recursive_scan_and_report_use_each_folders_own_config(burstd, tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    for name, first in (("sports", 1), ("family", 3), ("broken", 5)):
+        (root / name).mkdir(parents=True)
+        make_burst(root / name, DATA / "IMG_5910.jpg", [0.0, 2.0], start=T0, first_number=first, size=(900, 600))
+    (root / "sports" / ".burstd.toml").write_text("max_rank = 5\n")
+    (root / "broken" / ".burstd.toml").write_text("bogus = 1\n")
+    result = burstd("scan", root, "-r")
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == (f"burstd: {root / 'broken'}: skipped, its configuration is invalid: "
+                             f"{root / 'broken' / '.burstd.toml'}: key 'bogus': unknown key\n")
+    assert pick_ratings(root / "sports") == {"DSC_0001.JPG": 5, "DSC_0002.JPG": 4}
+    assert pick_ratings(root / "family") == {"DSC_0003.JPG": 3, "DSC_0004.JPG": 2}
+    assert not list((root / "broken").glob("*.xmp"))
+    # The review page reads the same files the same way: what it plans is what scan wrote.
+    out = tmp_path / "review.html"
+    burstd("report", root, "-r", "-o", out, check=1)
+    page = out.read_text()
+    assert "would rate it" not in page, "the page contradicts the sidecars scan just wrote"
+    assert sorted(int(r) for r in re.findall(r'data-rating="(-?\d+)"', page)) == [2, 3, 4, 5]

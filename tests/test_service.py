@@ -293,7 +293,8 @@ def analyze_verify(unit: Path, tmp_path: Path) -> list[str]:
 
 
 def test_install_writes_an_absolute_unit(tmp_path: Path) -> None:
-    lines = install_service(unit_dir=tmp_path / "units", enable=False)
+    installation = install_service(unit_dir=tmp_path / "units", enable=False)
+    lines = installation.lines
     unit = tmp_path / "units" / UNIT_NAME
     [exec_start] = [line for line in unit.read_text().splitlines() if line.startswith("ExecStart=")]
     command = exec_start.removeprefix("ExecStart=")
@@ -304,7 +305,8 @@ def test_install_writes_an_absolute_unit(tmp_path: Path) -> None:
     assert os.listdir(tmp_path / "units") == [UNIT_NAME], "no temp file left behind"
     assert lines[0] == f"wrote {unit}"
     assert any("systemctl --user enable --now burstd.service" in line for line in lines)
-    assert install_service(unit_dir=tmp_path / "units", enable=False)[0] == f"replaced {unit}"
+    assert installation.done, "--no-enable asks for the unit only"
+    assert install_service(unit_dir=tmp_path / "units", enable=False).lines[0] == f"replaced {unit}"
 
 
 def test_install_keeps_everything_but_exec_start(tmp_path: Path) -> None:
@@ -361,28 +363,67 @@ def fake_systemctl(tmp_path: Path, *, exit_code: int, stderr: str = "") -> Path:
 
 def test_install_enables_through_systemctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(fake_systemctl(tmp_path, exit_code=0)))
-    lines = install_service(unit_dir=tmp_path / "units")
+    installation = install_service(unit_dir=tmp_path / "units")
     assert (tmp_path / "calls").read_text().splitlines() == ["--user daemon-reload", "--user enable --now burstd.service"]
-    assert "ran `systemctl --user enable --now burstd.service`" in lines
+    assert "ran `systemctl --user enable --now burstd.service`" in installation.lines and installation.done
 
 
 def test_install_reports_a_failing_systemctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # What an SSH session without a user bus gets.
     monkeypatch.setenv("PATH", str(fake_systemctl(tmp_path, exit_code=1, stderr="Failed to connect to bus: No medium found")))
-    lines = install_service(unit_dir=tmp_path / "units")
+    installation = install_service(unit_dir=tmp_path / "units")
     assert (tmp_path / "calls").read_text().splitlines() == ["--user daemon-reload"], "stops at the first failure"
     assert any("`systemctl --user daemon-reload` failed (exit 1: Failed to connect to bus: No medium found)" in line
-               for line in lines), lines
-    assert (tmp_path / "units" / UNIT_NAME).is_file()
+               for line in installation.lines), installation.lines
+    assert (tmp_path / "units" / UNIT_NAME).is_file() and not installation.done
 
 
 def test_install_without_systemctl_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
-    lines = install_service(unit_dir=tmp_path / "units")
-    assert any(line.startswith("systemctl not found") for line in lines), lines
-    assert (tmp_path / "units" / UNIT_NAME).is_file()
+    installation = install_service(unit_dir=tmp_path / "units")
+    assert any(line.startswith("systemctl not found") for line in installation.lines), installation.lines
+    assert (tmp_path / "units" / UNIT_NAME).is_file() and not installation.done
+
+
+def install_command(tmp_path: Path, bin_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real `burstd install-service` in a subprocess, with `bin_dir` as its whole PATH and its own
+    XDG_CONFIG_HOME (so the unit goes under tmp_path)."""
+    clean = {k: v for k, v in os.environ.items() if k not in SYSTEMD_VARS}
+    return subprocess.run(
+        [sys.executable, "-m", "burstd", "install-service", *args], capture_output=True, text=True, timeout=60,
+        env={**clean, "PYTHONPATH": str(ROOT), "PATH": str(bin_dir), "XDG_CONFIG_HOME": str(tmp_path / "config")},
+    )
+
+
+@pytest.mark.parametrize("failing", ["daemon-reload", "enable"])
+def test_install_service_exits_1_when_systemctl_fails(tmp_path: Path, failing: str) -> None:
+    # An SSH session without a user bus fails at daemon-reload; a unit systemd refuses, at enable.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "systemctl").write_text(
+        f'#!/bin/sh\necho "$*" >> "{tmp_path / "calls"}"\n'
+        f'case "$*" in *{failing}*) echo "Failed to connect to bus: No medium found" >&2; exit 1;; esac\nexit 0\n')
+    (bin_dir / "systemctl").chmod(0o755)
+    result = install_command(tmp_path, bin_dir)
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr
+    assert f"`systemctl --user {'daemon-reload' if failing == 'daemon-reload' else 'enable --now burstd.service'}` failed" \
+        in result.stdout
+    assert "run by hand in your login session: systemctl --user daemon-reload && systemctl --user enable --now " \
+        "burstd.service" in result.stdout
+    assert (tmp_path / "config" / "systemd" / "user" / UNIT_NAME).is_file(), "the unit is written all the same"
+
+
+def test_install_service_exits_1_without_systemctl_and_0_when_it_works(tmp_path: Path) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    missing = install_command(tmp_path, empty)
+    assert missing.returncode == 1 and "systemctl not found" in missing.stdout, missing
+    assert install_command(tmp_path, empty, "--no-enable").returncode == 0, "only the unit was asked for"
+    works = install_command(tmp_path, fake_systemctl(tmp_path, exit_code=0))
+    assert works.returncode == 0 and "burstd is running" in works.stdout, works
 
 
 def test_install_without_systemd_python_has_nothing_to_warn_about(tmp_path: Path) -> None:
@@ -390,7 +431,7 @@ def test_install_without_systemd_python_has_nothing_to_warn_about(tmp_path: Path
 import sys; sys.modules["systemd"] = None
 from pathlib import Path
 from burstd.daemon.systemd import install_service
-print("\\n".join(install_service(unit_dir=Path({str(tmp_path)!r}), enable=False)))
+print("\\n".join(install_service(unit_dir=Path({str(tmp_path)!r}), enable=False).lines))
 """
     result = python(code)
     assert result.returncode == 0, result.stderr

@@ -16,13 +16,16 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def cmd_install_service(args: argparse.Namespace) -> int:
     """Write ~/.config/systemd/user/burstd.service running this burstd, then
-    `systemctl --user enable --now burstd`. Example: burstd install-service"""
+    `systemctl --user enable --now burstd`. Exit codes: 0 done; 1 the unit could not be written, or
+    systemctl is missing or failed (the unit is written, and the command to run by hand is shown).
+    Example: burstd install-service"""
     from burstd.daemon.systemd import install_service
 
     try:
-        for line in install_service(enable=not args.no_enable):
-            print(line)
+        installation = install_service(enable=not args.no_enable)
     except OSError as exc:  # the unit file or its folder could not be written
         print(f"burstd: {exc}", file=sys.stderr)
         return exit_code_for(exc)
-    return ExitCode.OK
+    for line in installation.lines:
+        print(line)
+    return ExitCode.OK if installation.done else ExitCode.FAILED

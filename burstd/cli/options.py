@@ -1,5 +1,6 @@
 """What several commands share: their common options (each defined once), the options that set a
-configuration key, where the database is when `--cache` is not given, and `--json` output.
+configuration key, the settings `scan` and `report` give a folder (configuration files, then the
+command line), where the database is when `--cache` is not given, and `--json` output.
 
 Light on purpose: every command module imports this, and `burstd status` must stay fast.
 """
@@ -10,12 +11,14 @@ import argparse
 import inspect
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 
 from burstd.errors import ConfigError
 from burstd.exit_codes import exit_codes_help
+from burstd.models import ScanSettings
 
 ANALYSIS_CACHE = "analysis cache (default $XDG_STATE_HOME/burstd/cache.sqlite3)"
 CONFIGURED_CACHE = "database (default: the config's `cache`, else $XDG_STATE_HOME/burstd/cache.sqlite3)"
@@ -28,6 +31,40 @@ def add_cache(parser: argparse.ArgumentParser, help: str = ANALYSIS_CACHE) -> No
 
 def add_config(parser: argparse.ArgumentParser, help: str = GLOBAL_CONFIG) -> None:
     parser.add_argument("--config", type=Path, metavar="FILE", help=help)
+
+
+def add_config_files(parser: argparse.ArgumentParser) -> None:
+    """--config FILE and --no-config: which configuration files a folder's settings come from."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--config", type=Path, metavar="FILE",
+                       help="global configuration file, which must exist (default $XDG_CONFIG_HOME/burstd/config.toml)")
+    group.add_argument("--no-config", action="store_true",
+                       help="read no configuration file, neither the global one nor any .burstd.toml: "
+                       "the options and the defaults only")
+
+
+def missing_config(args: argparse.Namespace) -> str | None:
+    """The problem with a --config FILE that is not there (a default file may be missing: defaults)."""
+    if args.config is not None and not args.config.is_file():
+        return f"{args.config}: no such configuration file"
+    return None
+
+
+def configured_scan_settings(args: argparse.Namespace, given: Mapping[str, object]) -> Callable[[Path], ScanSettings]:
+    """Each folder's settings as `scan` and `report` apply them: the folder's settings from the
+    configuration files (the global file, then every `.burstd.toml` from the watched root holding it,
+    or the filesystem's top, down to the folder: what the daemon uses), with the options `given`
+    on the command line over them. Nothing from files with --no-config.
+
+    Raises ConfigError for an invalid global file; the function returned raises it for a folder
+    whose `.burstd.toml` files are invalid.
+    """
+    from burstd.config.files import folder_settings, load_global
+
+    if args.no_config:
+        return lambda _folder: replace(ScanSettings(), **given)
+    config = load_global(args.config)
+    return lambda folder: replace(folder_settings(folder, config)[0].scan, **given)
 
 
 def add_json(parser: argparse.ArgumentParser, help: str = "print the result as JSON on stdout") -> None:

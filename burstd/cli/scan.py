@@ -1,27 +1,34 @@
-"""`burstd scan`: its options, the command, and its output (the summary, -v's listing, --json).
+"""`burstd scan`: its options, the command, and its output (the summary, -v's listing, --json, and
+the one line of a scan stopped by Ctrl-C or SIGTERM).
 
 Every option that sets a configuration key is read by the configuration's own rules
 (`config.rules.validate_given`), so the command line and `.burstd.toml` accept the same values and
-say the same thing about a wrong one. The pipeline (OpenCV, rawpy, exiv2) is imported only when the
-command runs.
+say the same thing about a wrong one; the options given win over the configuration files, read as
+the daemon reads them (`options.configured_scan_settings`). The pipeline (OpenCV, rawpy, exiv2) is
+imported only when the command runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from burstd.cli.interrupt import StopRequest, stop_on_signals
 from burstd.cli.options import (
     SettingOptions,
     add_cache,
     add_command,
+    add_config_files,
     add_json,
     add_verbose,
     choices,
+    configured_scan_settings,
+    missing_config,
     only_in_sub_folders,
     print_json,
 )
@@ -47,7 +54,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     setting.add("-m", "--max_rank", "--max-rank", key="max_rank", metavar="INT",
                 help="stars for the sharpest frame of a burst, 1-5 (default 3)")
     add_verbose(parser, "list every burst and every sidecar decision")
-    setting.add("-r", "--recursive", action="store_true", help="also scan sub-folders (each folder on its own)")
+    setting.add("-r", "--recursive", action="store_true",
+                help="also scan sub-folders (each folder on its own, with its own .burstd.toml)")
     setting.add("--dry-run", action="store_true", help="print bursts and planned ratings, write nothing")
     add_json(parser)
     setting.add("--force", action="store_true", help="also overwrite ratings set by hand")
@@ -67,29 +75,47 @@ def register(commands: argparse._SubParsersAction) -> None:
                 help="darktable/digiKam names (IMG_0001.CR2.xmp, the default), lightroom names "
                 "(IMG_0001.xmp, also Capture One and Bridge) or both")
     setting.add("--workers", metavar="N", help="decoding threads (default: one per core)")
+    add_config_files(parser)
     add_cache(parser)
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
     """Group the images of DIR into bursts, rank each burst by sharpness and write darktable sidecars
-    (IMG_0001.CR2.xmp) with the ratings. Example: burstd scan ~/Pictures/2026-11-24 -m 5"""
+    (IMG_0001.CR2.xmp) with the ratings. Settings come from the configuration files, as the daemon
+    reads them: the global config.toml, then every .burstd.toml from the filesystem's top (or the
+    watched root holding DIR) down to each folder; the options given here win. Ctrl-C stops within
+    a second, keeps every analysis finished and says what was done (exit 130; SIGTERM: 143).
+    Example: burstd scan ~/Pictures/2026-11-24 -m 5"""
+    with stop_on_signals("scan") as stop:  # from the start: a Ctrl-C while OpenCV loads is no traceback
+        return _scan(args, stop)
+
+
+def _scan(args: argparse.Namespace, stop: StopRequest) -> int:
     from burstd.pipeline import scan_folder
 
-    settings, problems = scan_settings(args)
+    given, problems = validate_given(SettingOptions.given(args), args.setting_flags)
     if not args.directory.is_dir():
         problems.append(f"{args.directory} is not a folder")
-    elif not settings.recursive and (hint := only_in_sub_folders(args.directory, "scan")):
+    elif not given.get("recursive") and (hint := only_in_sub_folders(args.directory, "scan")):
         problems.append(hint)
+    if missing := missing_config(args):
+        problems.append(missing)
     if problems:
         print("burstd scan: " + "; ".join(problems), file=sys.stderr)
         return ExitCode.USAGE
+    settings_in = configured_scan_settings(args, given)
+    settings = settings_in(args.directory)
     progress = _terminal_progress if sys.stderr.isatty() else None
     try:
         with Store.open(args.cache) as store:
-            report = scan_folder(args.directory, settings, store, progress)
+            report = scan_folder(args.directory, settings, store, progress,
+                                 settings_in=settings_in if settings.recursive else None, stop=stop)
     finally:
         if progress:
             sys.stderr.write("\r\x1b[K")
+    if report.stopped:
+        print(interrupted_line(report, stop, args.directory), file=sys.stderr)
+        return stop.exit_code
     if args.json:
         print_json(report_json(report, settings))
     else:
@@ -99,10 +125,16 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return ExitCode.FAILED if report.failed else ExitCode.OK
 
 
-def scan_settings(args: argparse.Namespace) -> tuple[ScanSettings, list[str]]:
-    """The settings the options give (the `ScanSettings` defaults for the others), and every problem."""
-    values, problems = validate_given(SettingOptions.given(args), args.setting_flags)
-    return ScanSettings(**values), problems  # type: ignore[arg-type]
+def interrupted_line(report: ScanReport, stop: StopRequest, directory: Path) -> str:
+    """The one line a stopped scan prints: what was done and kept, and how to finish or undo it."""
+    analysed = report.files - report.counts.left
+    actions = Counter(o.action for outs in report.sidecars.values() for o in outs)
+    written = actions[SidecarAction.CREATED] + actions[SidecarAction.UPDATED]
+    line = (f"burstd scan: interrupted by {stop.name}: {analysed} of {report.files} files analysed and kept, "
+            f"{written} {'sidecar' if written == 1 else 'sidecars'} written; run the same command again to finish")
+    if written:
+        line += f", or `burstd undo {shlex.quote(str(directory))}` to take back what was written"
+    return line
 
 
 def report_json(report: ScanReport, settings: ScanSettings) -> dict:

@@ -36,7 +36,7 @@ from burstd.config.rules import (
 
 __all__ = [
     "FOLDER_FILE", "FOLDER_KEYS", "GLOBAL_KEYS", "DaemonConfig", "FolderSettings", "describe",
-    "folder_settings", "global_config_path", "load_global",
+    "folder_settings", "global_config_path", "load_global", "no_roots_advice",
 ]
 
 
@@ -63,6 +63,14 @@ def config_home() -> Path:
 def global_config_path() -> Path:
     """`$XDG_CONFIG_HOME/burstd/config.toml`, `~/.config/burstd/config.toml` by default."""
     return config_home() / "burstd" / "config.toml"
+
+
+def no_roots_advice(path: Path) -> str:
+    """What a daemon with no roots says, at start and in `burstd status`: the file to edit, or create."""
+    if path.is_file():
+        return f"no roots to watch: list the folders to watch in `roots` in {path}, then restart burstd"
+    return (f"no roots to watch: create {path} with the folders to watch in `roots` (burstd's config/config.toml "
+            "is a commented example), then restart burstd")
 
 
 def load_global(path: Path | None = None) -> DaemonConfig:

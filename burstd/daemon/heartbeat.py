@@ -83,7 +83,7 @@ class Heartbeat:
             "open_folders": sorted(str(f) for f in d.arrivals.folders()),
             "folder_problems": d.folder_problems,
             "reports": dict(list(d.reports.items())[-20:]),
-            "config": str(d.config.path) if d.config.path else None,
+            "config": str(d.config_file),  # the global file read (or, when there is none, to create)
         }
 
     def status_line(self) -> str:

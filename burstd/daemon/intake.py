@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import time
+from concurrent.futures import Future
+from functools import partial
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
@@ -52,7 +55,14 @@ def analyse(d: Daemon, path: Path) -> None:
         d.arrivals.analysed(PurePath(path))
         return
     future = d.pool.submit(_analyse_in_worker, path, *st)
-    future.add_done_callback(lambda f: d.inbox.put(f.result()))
+    future.add_done_callback(partial(_deliver, d.inbox))
+
+
+def _deliver(inbox: queue.SimpleQueue, future: Future) -> None:
+    """A worker's result onto the main loop's queue. A future cancelled at shutdown has none: its file
+    is met again by the next start's catch-up."""
+    if not future.cancelled():
+        inbox.put(future.result())  # never raises: the worker turns every failure into a message
 
 
 def store_analysis(d: Daemon, result: Analysed) -> None:

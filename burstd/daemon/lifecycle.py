@@ -1,7 +1,9 @@
 """`burstd run`: the process lifecycle, and the only module that owns it.
 
-One instance per user (a lock beside the database); SIGTERM/SIGINT stop taking work, let the sidecar
-being written finish (each write is atomic) and exit 0; SIGHUP reloads the global configuration.
+One instance per user (a lock beside the database); SIGTERM/SIGINT stop taking work, cancel the files
+queued for analysis (the few being decoded finish and are kept), let the sidecar being written
+finish (each write is atomic), say in one line what is left for the next start, and exit 0; SIGHUP
+reloads the global configuration.
 Start-up catches up with what changed while burstd was away, then tells systemd READY; the main loop
 (`burstd.daemon.loop`) runs until a signal stops it; STOPPING goes out before the workers are shut
 down. A database deleted under the running daemon is started afresh (it is a cache).
@@ -22,12 +24,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-from burstd.config.files import DaemonConfig, load_global
+from burstd.config.files import DaemonConfig, global_config_path, load_global, no_roots_advice
 from burstd.daemon.arrivals import Arrivals
 from burstd.daemon.catchup import catch_up
 from burstd.daemon.heartbeat import Heartbeat
-from burstd.daemon.loop import run_loop
-from burstd.daemon.messages import Wake
+from burstd.daemon.intake import store_analysis
+from burstd.daemon.loop import folder_config_changed, run_loop
+from burstd.daemon.messages import Analysed, Wake
 from burstd.daemon.notify import Notifier
 from burstd.daemon.settle import QuietTimes
 from burstd.daemon.watch import Watcher
@@ -54,6 +57,7 @@ class Daemon:
     def __init__(self, config: DaemonConfig, store: Store, config_path: Path | None = None) -> None:
         self.config = config
         self.config_path = config_path
+        self.config_file = config_path or global_config_path()  # the file read, or to create
         self.store = store
         self.inbox: queue.SimpleQueue = queue.SimpleQueue()
         self.arrivals = Arrivals(config.stable_seconds)
@@ -64,6 +68,7 @@ class Daemon:
         self.quiet = QuietTimes()
         self.heart = Heartbeat(self)
         self.stopping = False
+        self.stopped_by: int | None = None  # the signal that stopped the daemon
         self.reload = False
         self.current: str | None = None  # the folder being settled
         self.folder_problems: dict[str, list[str]] = {}
@@ -83,7 +88,10 @@ class Daemon:
             for root in self.config.roots:
                 self.catch_up(root)
             self.notifier.ready(self.heart.status_line())
-            log.info("watching %s", ", ".join(str(r) for r in self.config.roots) or "no roots (add some to the config)")
+            if self.config.roots:
+                log.info("watching %s", ", ".join(str(r) for r in self.config.roots))
+            else:
+                log.warning("%s", no_roots_advice(self.config_file))
             run_loop(self)
             failed = False
         finally:
@@ -91,9 +99,30 @@ class Daemon:
             self.watcher.stop()
             self.pool.shutdown(wait=True, cancel_futures=True)
             if not failed:  # after a failure the database may be what failed: `status` sees a dead pid
+                self._keep_finished_analyses()
                 self.store.log.stopped(os.getpid())
-            log.info("stopped")
+            log.info("%s", self._stopped_line())
         return 0
+
+    def _keep_finished_analyses(self) -> None:
+        """The analyses the workers finished while the daemon stopped: kept, not done again."""
+        while True:
+            try:
+                message = self.inbox.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(message, Analysed):
+                store_analysis(self, message)
+
+    def _stopped_line(self) -> str:
+        """The one line a stop logs: by what, and what the next start takes up."""
+        by = f" by {signal.Signals(self.stopped_by).name}" if self.stopped_by else ""
+        waiting, analysing = self.arrivals.counts()
+        folders = len(self.arrivals.folders())
+        if not (waiting or analysing or folders):
+            return f"stopped{by}"
+        return (f"stopped{by}: {waiting + analysing} file(s) not analysed yet and {folders} folder(s) not settled; "
+                "the next start takes them up")
 
     def catch_up(self, root: Path) -> None:
         with self.heart.busy(f"catching up with {root}") as progress:
@@ -124,6 +153,8 @@ class Daemon:
             config = replace(config, roots=self.config.roots)
         self.config = config
         self.quiet.clear()
+        for root in self.config.roots:  # folder files are read again too: those found invalid may be fixed
+            folder_config_changed(self, root)
         log.info("SIGHUP: configuration reloaded from %s", config.path or "defaults")
 
     def _on_signal(self, signum: int, _frame: object) -> None:
@@ -131,6 +162,7 @@ class Daemon:
             self.reload = True
         else:
             self.stopping = True
+            self.stopped_by = self.stopped_by or signum
         self.inbox.put(Wake())
 
 

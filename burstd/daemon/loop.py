@@ -2,8 +2,9 @@
 
 It sleeps on one queue until the next message or deadline, so an idle daemon costs almost nothing.
 Messages (`burstd.daemon.messages`) feed `Arrivals`; complete files go to the analysis workers; a
-folder quiet for its `quiet_seconds` is settled; between messages the loop beats (`Heartbeat`), checks
-the database and the roots, and catches up with a root that came back.
+folder quiet for its `quiet_seconds` is settled; a changed `.burstd.toml` is read again, and the
+folders it had made skip are settled with it; between messages the loop beats (`Heartbeat`),
+checks the database and the roots, and catches up with a root that came back.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from typing import TYPE_CHECKING
 
 from burstd.daemon import intake
 from burstd.daemon.arrivals import Session
-from burstd.daemon.messages import Analysed, FileEvent, FolderAppeared, Message, Wake
+from burstd.daemon.messages import Analysed, FileEvent, FolderAppeared, FolderConfigChanged, Message, Wake
 from burstd.daemon.settle import daemon_settings, nothing_to_rate, release_memory, settle, write_review_page
 from burstd.errors import ConfigError
+from burstd.paths import within
 
 if TYPE_CHECKING:
     from burstd.daemon.lifecycle import Daemon
@@ -65,10 +67,24 @@ def handle(d: Daemon, message: Message) -> None:
         case FolderAppeared(path):
             d.watcher.check_folder(Path(path))
             intake.folder_appeared(d.arrivals, Path(path))
+        case FolderConfigChanged(path):
+            folder_config_changed(d, Path(path))
         case Analysed():
             intake.store_analysis(d, message)
         case Wake():
             pass  # the loop looks at its flags and deadlines anyway
+
+
+def folder_config_changed(d: Daemon, folder: Path) -> None:
+    """A `.burstd.toml` changed: every folder it applies to whose configuration was invalid gets a
+    session now, which reads the files again and rates the folder (or shows the new problem). Folders
+    already rated keep their ratings; new files there are rated with the new settings."""
+    d.quiet.clear()  # `quiet_seconds` may have changed too
+    now = time.monotonic()
+    for problem in [Path(p) for p in d.folder_problems]:
+        if within(problem, folder):
+            log.debug("%s: its configuration changed; reading it again", problem)
+            d.arrivals.touch(PurePath(problem), now)
 
 
 def settle_session(d: Daemon, session: Session) -> None:
@@ -85,8 +101,9 @@ def settle_session(d: Daemon, session: Session) -> None:
         settings = daemon_settings(folder, d.config)
     except ConfigError as exc:
         d.folder_problems[str(folder)] = exc.problems
+        # Not a file error of the errors table: `status` shows it while it lasts, and no longer once
+        # the file is fixed (`folder_config_changed`).
         log.error("%s: skipped, its configuration is invalid:\n%s", folder, "\n".join(f"  - {p}" for p in exc.problems))
-        d.store.log.record_errors([(time.time(), folder, "invalid configuration: " + "; ".join(exc.problems))])
         d.heart.beat()  # so that `burstd status` shows the problem now, not at the next beat
         return
     d.folder_problems.pop(str(folder), None)
@@ -95,7 +112,7 @@ def settle_session(d: Daemon, session: Session) -> None:
     with d.heart.busy(f"settling {folder}") as progress:
         settle(folder, session.arrived, started, settings.scan, d.store, progress=progress, stop=lambda: d.stopping)
     d.current = None
-    if settings.report:
+    if settings.report and not d.stopping:
         with d.heart.busy(f"review page of {folder}") as progress:
             page = write_review_page(folder, settings.scan, d.store, progress)
         if page is not None:

@@ -30,6 +30,13 @@ class FolderAppeared:
 
 
 @dataclass(frozen=True, slots=True)
+class FolderConfigChanged:
+    """A folder's `.burstd.toml` was written, replaced or deleted: its settings may have changed."""
+
+    path: PurePath  # the folder
+
+
+@dataclass(frozen=True, slots=True)
 class Analysed:
     """A worker analysed a file as it was at (`size`, `mtime_ns`); `failure` says why it could not."""
 
@@ -46,4 +53,4 @@ class Wake:
     """Nothing to carry: a signal arrived, or a deadline passed; look at the flags and the clock."""
 
 
-Message = FileEvent | FolderAppeared | Analysed | Wake
+Message = FileEvent | FolderAppeared | FolderConfigChanged | Analysed | Wake

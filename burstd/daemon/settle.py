@@ -22,7 +22,7 @@ from burstd.daemon.intake import stat_of
 from burstd.discover import discover
 from burstd.errors import BurstdError, ConfigError
 from burstd.models import ScanSettings
-from burstd.pipeline import Progress, ScanReport, collect_shots, session_record, settle_folder
+from burstd.pipeline import Progress, ScanReport, Stop, collect_shots, never, session_record, settle_folder
 from burstd.report.page import write_report
 from burstd.store import Store
 from burstd.store.analyses import NOT_AN_IMAGE
@@ -44,17 +44,21 @@ def settle(
     store: Store,
     *,
     progress: Progress | None = None,
-    stop: Callable[[], bool] = lambda: False,
-) -> SessionRecord:
+    stop: Stop = never,
+) -> SessionRecord | None:
     """Group, rate and write `folder` after `arrived` came (the session began at `started`, epoch
-    seconds); the session is recorded, its errors too, and its record returned."""
+    seconds); the session is recorded, its errors too, and its record returned. None when `stop`
+    cut the analysis short: nothing was written, and the next start settles the folder."""
     t0 = time.perf_counter()
-    report = ScanReport(folder, session=store.sessions.begin(folder, "daemon", started))
+    report = ScanReport(folder)
     candidates, problems = discover(folder)
     report.problems.extend(problems)
     report.files = len(candidates)
-    collected = collect_shots(candidates, settings, store.analyses, progress)
+    collected = collect_shots(candidates, settings, store.analyses, progress, stop=stop)
+    if collected.counts.left:
+        return None
     report.add_shots(collected)
+    report.session = store.sessions.begin(folder, "daemon", started)
     _forget_replaced(folder, arrived, store)
     report.add_folder(settle_folder(folder, collected.shots, collected.orbs, settings, store, session=report.session,
                                     incremental=True, progress=progress, stop=stop))

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -130,15 +131,25 @@ def default_unit_dir() -> Path:
     return config_home() / "systemd" / "user"
 
 
+@dataclass(frozen=True, slots=True)
+class Installation:
+    """What `install_service` did: the lines to show the user, and whether all that was asked (the
+    unit written and, unless told not to, enabled and started) was done."""
+
+    lines: tuple[str, ...]
+    done: bool
+
+
 def install_service(
     *,
     unit_dir: Path | None = None,
     enable: bool = True,
     run: Callable[..., subprocess.CompletedProcess[Any]] = subprocess.run,
-) -> list[str]:
+) -> Installation:
     """Write burstd.service for the current user and (if asked and possible) enable and start it.
 
-    Returns the lines to show the user; a missing or failing systemctl is one of them, not an error.
+    A missing or failing systemctl is not an exception: the unit is written all the same, the lines
+    say what failed and give the command to run by hand, and the installation is not `done`.
     """
     unit_dir = unit_dir or default_unit_dir()
     command = [*burstd_command(), "run"]
@@ -153,28 +164,28 @@ def install_service(
     by_hand = f"systemctl --user daemon-reload && systemctl --user enable --now {UNIT_NAME}"
     if not enable:
         lines.append(f"not enabled; to start it now and at every login: {by_hand}")
-        return lines
+        return Installation(tuple(lines), done=True)
     systemctl = shutil.which("systemctl")
     if systemctl is None:
         lines.append(f"systemctl not found, so the service is not enabled; on a systemd system run: {by_hand}")
-        return lines
+        return Installation(tuple(lines), done=False)
     for args in (["daemon-reload"], ["enable", "--now", UNIT_NAME]):
         shown = " ".join(["systemctl", "--user", *args])
         try:
             result = run([systemctl, "--user", *args], capture_output=True, text=True, timeout=60)
         except (OSError, subprocess.SubprocessError) as err:
             lines.append(f"`{shown}` could not run ({err}); the unit is written, run by hand: {by_hand}")
-            return lines
+            return Installation(tuple(lines), done=False)
         if result.returncode != 0:
             why = (result.stderr or result.stdout or "").strip().splitlines()
             lines.append(
                 f"`{shown}` failed (exit {result.returncode}: {why[0] if why else 'no message'}); "
                 f"the unit is written, run by hand in your login session: {by_hand}"
             )
-            return lines
+            return Installation(tuple(lines), done=False)
         lines.append(f"ran `{shown}`")
     lines.append("burstd is running; see `systemctl --user status burstd` and `journalctl --user -u burstd`")
-    return lines
+    return Installation(tuple(lines), done=True)
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -5,8 +5,10 @@ to a polling observer, said once and clearly. watchdog silently skips a sub-fold
 the kernel's own list of this process's watches is checked at start and for each new folder. The
 polling observer does not descend into links, so it never follows one out of a root. A root that disappears (a card or a network drive
 unplugged) is reported and watched again when it returns. Everything the handler sees goes onto
-the daemon's queue as a `FileEvent`, or a `FolderAppeared` for a folder that appeared with its
-contents (`cp -r`, `mv` of a whole card folder); see `burstd.daemon.messages`.
+the daemon's queue as a `FileEvent`, a `FolderAppeared` for a folder that appeared with its
+contents (`cp -r`, `mv` of a whole card folder), or a `FolderConfigChanged` when a folder's
+`.burstd.toml` (a hidden name, never a photo) is written, renamed into place or deleted; see
+`burstd.daemon.messages`.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserverVFS
 
+from burstd.config.rules import FOLDER_FILE
 from burstd.daemon.arrivals import Event
-from burstd.daemon.messages import FileEvent, FolderAppeared
+from burstd.daemon.messages import FileEvent, FolderAppeared, FolderConfigChanged
 from burstd.naming import is_ignored_name
 from burstd.paths import root_of
 
@@ -68,7 +71,12 @@ class _Handler(FileSystemEventHandler):
     def _put(self, path: str, kind: Event, now: float) -> None:
         # Temp copies, hidden files, sidecars, and anything in a hidden folder (the review page's
         # pictures, editors' caches) are never photographs to rate.
-        if not is_ignored_name(os.path.basename(path)) and not self._hidden(os.path.dirname(path)):
+        folder, name = os.path.split(path)
+        if self._hidden(folder):
+            return
+        if name == FOLDER_FILE:  # hidden, yet it decides how the folder is rated
+            self.inbox.put(FolderConfigChanged(Path(folder)))
+        elif not is_ignored_name(name):
             self.inbox.put(FileEvent(Path(path), kind, now))
 
     def _hidden(self, folder: str) -> bool:

@@ -14,7 +14,7 @@ import hashlib
 import io
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -77,13 +77,15 @@ class _Pictures:
 
 
 def write_report(directory: Path, out: Path, store: Store, settings: ScanSettings,
-                 progress: Progress | None = None) -> ReportSummary:
+                 progress: Progress | None = None, *,
+                 settings_in: Callable[[Path], ScanSettings] | None = None) -> ReportSummary:
     """Write the review page of `directory` to `out` (and its thumbnails beside it).
 
-    `progress(stage, done, total)` is called from the calling thread between files, as the pipeline
-    stages do, and once per shot whose pictures are ready ("pictures").
+    The bursts are those `scan` finds with the same settings (`settings_in`: a sub-folder's own, as
+    for `scan_folder`), as a dry run. `progress(stage, done, total)` is called from the calling thread
+    between files, as the pipeline stages do, and once per shot whose pictures are ready ("pictures").
     """
-    scan = scan_folder(directory, replace(settings, dry_run=True), store, progress)
+    scan = scan_folder(directory, replace(settings, dry_run=True), store, progress, settings_in=settings_in)
     summary = ReportSummary(out, problems=list(scan.problems), failed_sidecars=scan.failed_outcomes())
     states = {
         m.shot.primary: frame_state(m.shot, settings, [o for f in m.shot.files for o in scan.sidecars.get(f, [])])
