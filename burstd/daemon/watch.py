@@ -25,7 +25,7 @@ from watchdog.observers.polling import PollingObserverVFS
 
 from burstd.daemon.arrivals import Event
 from burstd.daemon.messages import FileEvent, FolderAppeared
-from burstd.naming import is_ignored_name
+from burstd.naming import ignored_reason
 from burstd.paths import root_of
 
 log = logging.getLogger("burstd")
@@ -68,8 +68,13 @@ class _Handler(FileSystemEventHandler):
     def _put(self, path: str, kind: Event, now: float) -> None:
         # Temp copies, hidden files, sidecars, and anything in a hidden folder (the review page's
         # pictures, editors' caches) are never photographs to rate.
-        if not is_ignored_name(os.path.basename(path)) and not self._hidden(os.path.dirname(path)):
+        why = ignored_reason(os.path.basename(path))
+        if why is None and self._hidden(os.path.dirname(path)):
+            why = "in a hidden folder"
+        if why is None:
             self.inbox.put(FileEvent(Path(path), kind, now))
+        elif kind is not Event.MODIFIED:  # one per write of a copy: too many to be worth a line
+            log.debug("%s: %s, ignored: %s", path, kind, why)
 
     def _hidden(self, folder: str) -> bool:
         """Whether `folder` is, or lies in, a hidden folder below its root (`..x` is one too)."""
