@@ -52,12 +52,21 @@ def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
 
 def is_ignored_name(name: str, extra_patterns: tuple[str, ...] = ()) -> bool:
     """True for hidden files, copy temp files and sidecars: names burstd never analyses."""
+    return ignored_reason(name, extra_patterns) is not None
+
+
+def ignored_reason(name: str, extra_patterns: tuple[str, ...] = ()) -> str | None:
+    """Why burstd never analyses a file of this name (for `burstd run -v`), or None when it may."""
     if name.startswith("."):  # hidden, and rsync's `.IMG_0001.CR2.AbC123` temp names
-        return True
+        return "a hidden file"
     lowered = name.casefold()
     if PurePath(lowered).suffix in SIDECAR_EXTENSIONS:
-        return True
-    return any(fnmatch(lowered, pattern) for pattern in (*TEMP_PATTERNS, *extra_patterns))
+        return "a sidecar"
+    if any(fnmatch(lowered, pattern) for pattern in TEMP_PATTERNS):
+        return "a temporary file"
+    if any(fnmatch(lowered, pattern) for pattern in extra_patterns):
+        return "excluded by a pattern"
+    return None
 
 
 def has_image_extension(name: str) -> bool:

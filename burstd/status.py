@@ -2,7 +2,9 @@
 
 Running means: the daemon's row is there, its process is alive and its heartbeat is recent. Exit
 codes follow `systemctl is-active`: 0 running and healthy, 3 not running, 1 running but reporting
-problems (no roots, a root missing, an invalid folder configuration, or file errors in the last hour).
+problems (no roots, a root missing, an invalid folder configuration, or file errors it met in the last
+hour). Errors a daemon met before its last start are history: what is still wrong is met again, but for
+the files that cannot be read, which are listed apart and are not retried until they change.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ def gather(cache_path: Path, now: float | None = None, darktable: DarktableState
     """Everything `burstd status` shows, as plain data (also its --json)."""
     now = time.time() if now is None else now
     info: dict = {"database": str(cache_path), "running": False, "daemon": None, "sessions": [], "errors": [],
-                  "warnings": _darktable_warnings(darktable)}
+                  "unreadable": [], "warnings": _darktable_warnings(darktable)}
     if not cache_path.exists():
         info["problems"] = []
         return info
@@ -35,6 +37,7 @@ def gather(cache_path: Path, now: float | None = None, darktable: DarktableState
             daemon = store.log.daemon()
             info["sessions"] = store.sessions.recent(10)
             info["errors"] = store.log.recent_errors(20)
+            info["unreadable"] = store.failures.listing(20)
     except CacheError as exc:
         # A database being created or upgraded right now, or unreadable: not running, as far as
         # anyone can tell, and the reason is shown (also in --json, which scripts parse).
@@ -44,6 +47,8 @@ def gather(cache_path: Path, now: float | None = None, darktable: DarktableState
         alive = process_alive(daemon["pid"]) and now - daemon["heartbeat"] < STALE_AFTER
         info["running"] = alive
         info["daemon"] = daemon | {"uptime": now - daemon["started"], "since_heartbeat": now - daemon["heartbeat"]}
+        for session in daemon["state"].get("open_folders", []):
+            session["settles_in"] = max(0.0, session["settles_at"] - now)
     problems: list[str] = []
     if info["running"]:
         state = daemon["state"]
@@ -51,7 +56,8 @@ def gather(cache_path: Path, now: float | None = None, darktable: DarktableState
             problems.append(no_roots_advice(Path(state["config"])))
         problems += [f"root missing: {r}" for r in state.get("missing_roots", [])]
         problems += [f"invalid configuration in {f}: {'; '.join(p)}" for f, p in state.get("folder_problems", {}).items()]
-        recent = [e for e in info["errors"] if now - e["at"] < RECENT_ERRORS]
+        since = max(now - RECENT_ERRORS, daemon["started"])
+        recent = [e for e in info["errors"] if e["at"] >= since]
         if recent:
             problems.append(f"{counted(len(recent), 'file error')} in the last hour")
     info["problems"] = problems
@@ -93,8 +99,11 @@ def render(info: dict) -> str:
         lines.append(f"files arriving: {state.get('waiting', 0)}, being analysed: {state.get('analysing', 0)}")
         if state.get("current"):
             lines.append(f"settling now: {state['current']}")
-        for folder in state.get("open_folders", []):
-            lines.append(f"session open: {folder}")
+        for s in state.get("open_folders", []):
+            # The quiet period runs from the last file; a session also waits for its analyses.
+            earliest = "" if s["analysed"] == s["files"] else " at the earliest, once all are analysed"
+            lines.append(f"session open: {s['folder']}: {s['files']} files arrived, {s['analysed']} analysed; "
+                         f"settles in {s['settles_in']:.0f} s{earliest}")
         for folder, page in state.get("reports", {}).items():
             lines.append(f"review page: {page}")
     elif daemon is not None:
@@ -109,6 +118,10 @@ def render(info: dict) -> str:
         lines.append("recent errors:")
         for e in info["errors"][:10]:
             lines.append(f"  {_when(e['at'])}  {e['path']}: {e['reason']}")
+    if info["unreadable"]:
+        lines.append("files burstd cannot read (reported once, left alone until they change):")
+        for u in info["unreadable"][:10]:
+            lines.append(f"  {_when(u['at'])}  {u['path']}: {u['reason']}")
     for warning in info.get("warnings", []):
         lines.append(f"warning: {warning}")
     for problem in info["problems"]:

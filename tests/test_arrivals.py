@@ -115,3 +115,21 @@ def test_deadlines_and_counts() -> None:
     assert arr.counts() == (0, 1)
     arr.analysed(A)
     assert arr.next_deadline(3.0, quiet) == 1.0 + QUIET or arr.next_deadline(3.0, quiet) == 3.0 + QUIET
+
+
+def test_open_sessions_count_files_arrived_and_analysed_and_say_when_they_settle() -> None:
+    arr = Arrivals(stable_seconds=2.0, close_grace=0.3)
+    other = PurePath("/other/IMG_0001.JPG")
+    arr.event(A, Event.MOVED_IN, 0.0)
+    arr.event(B, Event.CREATED, 1.0)  # still being written
+    arr.event(other, Event.MOVED_IN, 1.5)
+    by_folder = {s.folder: s for s in arr.open_sessions(quiet)}
+    assert [(s.files, s.analysed, s.settles_at) for s in by_folder.values()] == [(2, 0, 1.0 + QUIET), (1, 0, 1.5 + QUIET)]
+    assert list(by_folder) == [A.parent, other.parent]
+    arr.take_complete()  # A and `other` go to analysis
+    arr.analysed(A)
+    arr.observe(B, (10, 1), 2.0)  # B's stat changes: activity, the deadline moves
+    assert [(s.files, s.analysed, s.settles_at) for s in arr.open_sessions(quiet)] == [(2, 1, 2.0 + QUIET), (1, 0, 1.5 + QUIET)]
+    arr.analysed(other)
+    arr.take_sessions(20.0, quiet)
+    assert [s.folder for s in arr.open_sessions(quiet)] == [A.parent]  # B is still being written

@@ -109,3 +109,30 @@ def test_a_transaction_commits_all_of_its_writes_or_none(tmp_path: Path) -> None
     with Store.open_readonly(db) as reader:
         assert reader.analyses.lookup([(photo, 1, 1)])[photo].analysis == A
         assert reader.groupings.get(tmp_path) == [[str(photo)]]
+
+
+def test_failures_hold_while_the_file_is_unchanged_and_keep_their_reported_mark(tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite3"
+    raw, gone = tmp_path / "card" / "DSC_0009.DNG", tmp_path / "card" / "DSC_0010.DNG"
+    with Store.open(db) as store:
+        store.failures.record([(raw, 8192, 111, "truncated", 100.0), (gone, 1, 1, "empty file", 100.0)])
+        assert store.failures.lookup([(raw, 8192, 111)])[raw].reported is False
+        store.failures.mark_reported([raw])
+        store.failures.record([(raw, 8192, 111, "truncated", 200.0)])  # met again, as it was: still reported
+        assert store.failures.lookup([(raw, 8192, 111)])[raw].reported is True
+        assert store.failures.lookup([(raw, 8192, 112)]) == {}  # mtime changed: another file
+        store.failures.record([(raw, 9000, 112, "truncated", 300.0)])  # changed, and fails again: news
+        assert store.failures.lookup([(raw, 9000, 112)])[raw].reported is False
+        store.failures.forget_missing(raw.parent, [raw])  # DSC_0010 was deleted
+        assert [f["path"] for f in store.failures.listing()] == [str(raw)]
+
+
+def test_a_file_analysed_fine_since_its_failure_is_no_longer_listed_nor_its_errors(tmp_path: Path) -> None:
+    photo = tmp_path / "DSC_0001.JPG"
+    with Store.open(tmp_path / "c.sqlite3") as store:
+        store.failures.record([(photo, 10, 1, "truncated file", 1.0)])  # a copy that stalled halfway
+        store.log.record_errors([(2.0, photo, "truncated file"), (2.0, tmp_path / "other.JPG", "empty file")])
+        assert [f["path"] for f in store.failures.listing()] == [str(photo)]
+        store.analyses.save([(photo, 20, 2, CacheEntry("jpeg", A))])  # it completed, and was analysed
+        assert store.failures.listing() == []
+        assert [e["path"] for e in store.log.recent_errors()] == [str(tmp_path / "other.JPG")]

@@ -215,7 +215,7 @@ def test_stopping_the_daemon_mid_card_says_one_line_and_a_restart_finishes(tmp_p
         assert "Traceback" not in log and "CancelledError" not in log, log[-3000:]
         stopped = [line for line in log.splitlines() if "stopped" in line]
         assert len(stopped) == 1, log[-3000:]
-        assert re.fullmatch(r"burstd: stopped by SIGTERM: \d+ file\(s\) not analysed yet and 1 folder\(s\) not "
+        assert re.fullmatch(r"burstd: stopped by SIGTERM: \d+ files? not analysed yet and 1 folder not "
                             r"settled; the next start takes them up", stopped[0]), stopped
         assert elapsed < 5.0, f"{elapsed:.1f} s from SIGTERM to the exit"
         assert not list((root / "big").glob("*.xmp"))

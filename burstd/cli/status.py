@@ -22,8 +22,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Read the daemon's database (never waiting on the daemon): whether it runs, the watched roots,
-    files arriving and being analysed, the last sessions and recent errors. Its exit codes are like
-    `systemctl is-active`'s. Example: burstd status --json"""
+    files arriving and being analysed, each open session (files arrived and analysed, seconds until it
+    settles), the last sessions, recent errors and the files burstd cannot read. Exit codes: 0 running
+    and healthy, 1 running with problems (file errors it met in the last hour among them), 3 not
+    running. Example: burstd status --json"""
     from burstd import status
 
     info = status.gather(args.cache or configured_cache(args.config), darktable=darktable_state(args.config))

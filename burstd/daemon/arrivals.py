@@ -61,6 +61,16 @@ class Session:
     removed: frozenset[PurePath]
 
 
+@dataclass(frozen=True, slots=True)
+class OpenSession:
+    """A folder whose session is still open, as `burstd status` shows it."""
+
+    folder: PurePath
+    files: int  # files of the session so far, complete or still being written
+    analysed: int  # of those, the ones whose analysis is done (well or not, or found in the cache)
+    settles_at: float  # when it settles if nothing more happens; later while files are written or analysed
+
+
 class Arrivals:
     """Tracks every watched folder with something going on; see the module docstring."""
 
@@ -166,6 +176,15 @@ class Arrivals:
             sum(len(f.pending) for f in self._folders.values()) + len(self._complete),
             sum(len(f.analysing) for f in self._folders.values()),
         )
+
+    def open_sessions(self, quiet_for: Callable[[PurePath], float]) -> list[OpenSession]:
+        """Every open session, by folder name."""
+        waiting = set(self._complete)  # complete, not yet handed out: not analysed either
+        return [
+            OpenSession(path, len(f.arrived.union(f.pending)), len(f.arrived - f.analysing - waiting),
+                        f.last_activity + quiet_for(path))
+            for path, f in sorted(self._folders.items())
+        ]
 
     def folders(self) -> Iterable[PurePath]:
         return list(self._folders)

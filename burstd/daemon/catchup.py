@@ -3,7 +3,8 @@
 Run at start-up and when a root comes back (a card plugged in again). After a crash (`kill -9`, a power
 cut) it removes the temp files of interrupted sidecar writes; new or changed files go through the usual
 arrival rules; a folder whose files are all known but do not match its stored grouping (files deleted
-meanwhile, a session cut short) gets a session of its own, so it is settled again.
+meanwhile, a session cut short) gets a session of its own, so it is settled again. A file that failed
+as it is now counts as known: it is neither analysed nor reported again at every start.
 """
 
 from __future__ import annotations
@@ -37,13 +38,18 @@ def catch_up(root: Path, store: Store, arrivals: Arrivals, stable_seconds: float
         if removed := remove_stale_temps(folder):
             log.warning("%s: removed %s of sidecar writes interrupted by a crash", folder, counted(removed, "temp file"))
         candidates, _ = discover(folder)
-        known = store.analyses.lookup((c.path, c.size, c.mtime_ns) for c in candidates)
-        unknown = [c for c in candidates if c.path not in known]
+        keys = [(c.path, c.size, c.mtime_ns) for c in candidates]
+        known, failed = store.analyses.lookup(keys), store.failures.lookup(keys)
+        store.failures.forget_missing(folder, (c.path for c in candidates))
+        readable = [c for c in candidates if c.path not in failed]  # as the session leaves the others out
+        unknown = [c for c in readable if c.path not in known]
         for c in unknown:
             # Old enough files are complete as they are; a fresh one may still be copying.
             event = Event.MOVED_IN if c.mtime_ns / 1e9 < recent else Event.CREATED
+            log.debug("%s: new or changed while burstd was not watching", c.path)
             arrivals.event(PurePath(c.path), event, now)
-        if not unknown and not _matches_grouping(folder, candidates, known, store):
+        if not unknown and not _matches_grouping(folder, readable, known, store):
+            log.debug("%s: its files do not match its stored grouping: settled again", folder)
             arrivals.touch(PurePath(folder), now)
         if progress:
             progress("folders", done, 0)

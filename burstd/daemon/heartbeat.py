@@ -80,11 +80,20 @@ class Heartbeat:
             "waiting": waiting,
             "analysing": analysing,
             "current": d.current,
-            "open_folders": sorted(str(f) for f in d.arrivals.folders()),
+            "open_folders": self.open_sessions(),
             "folder_problems": d.folder_problems,
             "reports": dict(list(d.reports.items())[-20:]),
             "config": str(d.config_file),  # the global file read (or, when there is none, to create)
         }
+
+    def open_sessions(self) -> list[dict]:
+        """Each open session's folder, files arrived and analysed, and when it settles (epoch seconds:
+        `burstd status` reads it later, and says how long that is from then)."""
+        d = self.daemon
+        now, wall = self.clock(), time.time()
+        sessions = d.arrivals.open_sessions(lambda folder: d.quiet.seconds(folder, d.config))
+        return [{"folder": str(s.folder), "files": s.files, "analysed": s.analysed, "settles_at": wall + s.settles_at - now}
+                for s in sessions]
 
     def status_line(self) -> str:
         d = self.daemon

@@ -2,7 +2,8 @@
 
 Workers only analyse and put an `Analysed` message on the queue; the main loop stores it, so only the
 main thread writes the database. A file the cache already knows (same size and mtime) is not
-analysed again; a link out of the watched roots is never followed.
+analysed again, nor is one that failed as it is now (`store.failures`: its session reports it, once);
+a link out of the watched roots is never followed. Each decision is logged at DEBUG (`run -v`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from burstd.analysis.analyse import analyse_file
 from burstd.daemon.arrivals import Arrivals, Event
 from burstd.daemon.messages import Analysed
 from burstd.errors import ImageError
-from burstd.naming import is_ignored_name
+from burstd.naming import ignored_reason
 from burstd.paths import within
 from burstd.store.analyses import NOT_AN_IMAGE, CacheEntry
 
@@ -36,8 +37,12 @@ def folder_appeared(arrivals: Arrivals, folder: Path) -> None:
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         for name in filenames:
-            if not is_ignored_name(name):
-                arrivals.event(PurePath(dirpath, name), Event.CREATED, now)
+            path = PurePath(dirpath, name)
+            if why := ignored_reason(name):
+                log.debug("%s: ignored: %s", path, why)
+                continue
+            log.debug("%s: created (in a folder that appeared)", path)
+            arrivals.event(path, Event.CREATED, now)
 
 
 def analyse(d: Daemon, path: Path) -> None:
@@ -48,10 +53,16 @@ def analyse(d: Daemon, path: Path) -> None:
         return
     st = stat_of(path)
     if st is None:
+        log.debug("%s: gone before it was analysed", path)
         d.arrivals.event(PurePath(path), Event.DELETED, time.monotonic())
         d.arrivals.analysed(PurePath(path))
         return
     if d.store.analyses.lookup([(path, *st)]):
+        log.debug("%s: cached: analysed before as it is now", path)
+        d.arrivals.analysed(PurePath(path))
+        return
+    if failure := d.store.failures.lookup([(path, *st)]).get(path):
+        log.debug("%s: failed before as it is now (%s): not analysed again until it changes", path, failure.reason)
         d.arrivals.analysed(PurePath(path))
         return
     future = d.pool.submit(_analyse_in_worker, path, *st)
@@ -66,12 +77,20 @@ def _deliver(inbox: queue.SimpleQueue, future: Future) -> None:
 
 
 def store_analysis(d: Daemon, result: Analysed) -> None:
-    """A worker's result, kept if the file is still the one analysed. A failure is reported later by
-    its session, which meets the file again."""
+    """A worker's result, kept if the file is still the one analysed. A failure is remembered, and
+    reported by its session (`settle`), which leaves the file out."""
     d.arrivals.analysed(result.path)
-    if result.failure is None and stat_of(result.path) == (result.size, result.mtime_ns):
-        entry = CacheEntry(result.kind or NOT_AN_IMAGE, result.analysis)
-        d.store.analyses.save([(Path(result.path), result.size, result.mtime_ns, entry)])
+    path = Path(result.path)
+    if stat_of(path) != (result.size, result.mtime_ns):
+        log.debug("%s: changed while being analysed: analysed again once complete", path)
+        return
+    if result.failure is not None:
+        log.debug("%s: failed: %s", path, result.failure)
+        d.store.failures.record([(path, result.size, result.mtime_ns, result.failure, time.time())])
+        return
+    entry = CacheEntry(result.kind or NOT_AN_IMAGE, result.analysis)
+    d.store.analyses.save([(path, result.size, result.mtime_ns, entry)])
+    log.debug("%s: %s", path, f"analysed ({result.kind})" if result.analysis is not None else "not an image")
 
 
 def inside_roots(path: PurePath, roots: tuple[Path, ...]) -> bool:

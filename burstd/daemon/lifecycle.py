@@ -36,6 +36,7 @@ from burstd.daemon.settle import QuietTimes
 from burstd.daemon.watch import Watcher
 from burstd.errors import BurstdError, ConfigError
 from burstd.store import Store
+from burstd.wording import counted
 
 log = logging.getLogger("burstd")
 
@@ -121,8 +122,8 @@ class Daemon:
         folders = len(self.arrivals.folders())
         if not (waiting or analysing or folders):
             return f"stopped{by}"
-        return (f"stopped{by}: {waiting + analysing} file(s) not analysed yet and {folders} folder(s) not settled; "
-                "the next start takes them up")
+        return (f"stopped{by}: {counted(waiting + analysing, 'file')} not analysed yet and "
+                f"{counted(folders, 'folder')} not settled; the next start takes them up")
 
     def catch_up(self, root: Path) -> None:
         with self.heart.busy(f"catching up with {root}") as progress:

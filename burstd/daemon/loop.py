@@ -17,11 +17,12 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from burstd.daemon import intake
-from burstd.daemon.arrivals import Session
+from burstd.daemon.arrivals import Event, Session
 from burstd.daemon.messages import Analysed, FileEvent, FolderAppeared, FolderConfigChanged, Message, Wake
 from burstd.daemon.settle import daemon_settings, nothing_to_rate, release_memory, settle, write_review_page
 from burstd.errors import ConfigError
 from burstd.paths import within
+from burstd.wording import counted
 
 if TYPE_CHECKING:
     from burstd.daemon.lifecycle import Daemon
@@ -33,9 +34,10 @@ STAT_EVERY = 0.25  # how often files still being written are looked at
 
 def run_loop(d: Daemon) -> None:
     """Until a signal sets `d.stopping`."""
-    next_beat = 0.0
+    last_beat = float("-inf")
+    open_folders: set[PurePath] = set()
     while not d.stopping:
-        handle(d, _next_message(d, time.monotonic(), next_beat))
+        handle(d, _next_message(d, time.monotonic(), last_beat + d.heart.interval()))
         while True:  # everything that is already there, in one go
             try:
                 handle(d, d.inbox.get_nowait())
@@ -46,25 +48,44 @@ def run_loop(d: Daemon) -> None:
         now = time.monotonic()
         for path in d.arrivals.pending_files():
             d.arrivals.observe(path, intake.stat_of(path), now)
+        open_folders = _log_opened(d, open_folders)
         for path in d.arrivals.take_complete():
+            log.debug("%s: complete", path)
             intake.analyse(d, Path(path))
-        for session in d.arrivals.take_sessions(now, _quiet_for(d)):
+        sessions = d.arrivals.take_sessions(now, _quiet_for(d))
+        open_folders.difference_update(s.folder for s in sessions)  # a new session there is news again
+        for session in sessions:
             if d.stopping:
                 break
+            log.debug("%s: session over (quiet): %s arrived, %d removed",
+                      session.folder, counted(len(session.arrived), "file"), len(session.removed))
             settle_session(d, session)
-        if now >= next_beat:
+        # The interval is asked again: a session that just opened shortens it, so that `burstd status`
+        # shows the first files of a card within a second, not at the idle heartbeat.
+        if now >= last_beat + d.heart.interval():
             d.check_database()
             for root in d.watcher.check_roots():
                 d.catch_up(root)
             d.heart.beat()
-            next_beat = now + d.heart.interval()
+            last_beat = now
+
+
+def _log_opened(d: Daemon, before: set[PurePath]) -> set[PurePath]:
+    """Log the sessions opened since the last turn (by events, a folder that appeared, a catch-up)."""
+    now_open = set(d.arrivals.folders())
+    for folder in sorted(now_open - before):
+        log.debug("%s: session opened", folder)
+    return now_open
 
 
 def handle(d: Daemon, message: Message) -> None:
     match message:
         case FileEvent(path, event, at):
+            if event is not Event.MODIFIED:  # one per write of a copy: too many to be worth a line
+                log.debug("%s: %s", path, event)
             d.arrivals.event(PurePath(path), event, at)
         case FolderAppeared(path):
+            log.debug("%s: folder appeared with its contents", path)
             d.watcher.check_folder(Path(path))
             intake.folder_appeared(d.arrivals, Path(path))
         case FolderConfigChanged(path):
@@ -91,7 +112,11 @@ def settle_session(d: Daemon, session: Session) -> None:
     """Settle a folder whose session is over, and tell `burstd status` and systemd about it."""
     folder = Path(session.folder)
     started = time.time() - (time.monotonic() - session.started)
-    if not folder.is_dir() or nothing_to_rate(session, d.store):
+    if not folder.is_dir():
+        log.debug("%s: gone, nothing to settle", folder)
+        return
+    if nothing_to_rate(session, d.store):
+        log.debug("%s: nothing to rate (no new image)", folder)
         return
     if not intake.inside_roots(folder, d.config.roots):
         log.warning("%s: reached through a link out of the watched roots; not followed", folder)

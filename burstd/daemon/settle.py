@@ -1,7 +1,9 @@
 """Settling a session: a folder that has been quiet for its `quiet_seconds` is grouped, rated, written.
 
 `settle` runs the same pipeline stages `scan` uses (`collect_shots`, `settle_folder`), incrementally:
-only bursts the new files can touch are regrouped. It records the session and returns its record.
+only bursts the new files can touch are regrouped. Files that failed as they are now are left out
+(`store.failures`) and reported by the first session that meets them, never again until they change.
+It records the session and returns its record.
 The review page, when the folder asks for one, comes after the sidecars so it never delays a rating.
 Also here: the settings a folder is settled with, and how long each folder must be quiet.
 """
@@ -12,16 +14,16 @@ import ctypes
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path, PurePath
 
 from burstd.config.files import DaemonConfig, FolderSettings, folder_settings
 from burstd.daemon.arrivals import Session
 from burstd.daemon.intake import stat_of
-from burstd.discover import discover
+from burstd.discover import Candidate, discover
 from burstd.errors import BurstdError, ConfigError
-from burstd.models import ScanSettings
+from burstd.models import FileProblem, ScanSettings
 from burstd.pipeline import Progress, ScanReport, Stop, collect_shots, never, session_record, settle_folder
 from burstd.report.page import write_report
 from burstd.store import Store
@@ -54,10 +56,15 @@ def settle(
     candidates, problems = discover(folder)
     report.problems.extend(problems)
     report.files = len(candidates)
-    collected = collect_shots(candidates, settings, store.analyses, progress, stop=stop)
+    failed = store.failures.lookup((c.path, c.size, c.mtime_ns) for c in candidates)
+    store.failures.forget_missing(folder, (c.path for c in candidates))
+    collected = collect_shots([c for c in candidates if c.path not in failed], settings, store.analyses, progress,
+                              stop=stop)
     if collected.counts.left:
         return None
     report.add_shots(collected)
+    _remember_failures(collected.problems, candidates, store)
+    report.problems.extend(FileProblem(path, f.reason) for path, f in failed.items() if not f.reported)
     report.session = store.sessions.begin(folder, "daemon", started)
     _forget_replaced(folder, arrived, store)
     report.add_folder(settle_folder(folder, collected.shots, collected.orbs, settings, store, session=report.session,
@@ -69,6 +76,7 @@ def settle(
     errors = [(now, p.path, p.reason) for p in report.problems]
     errors += [(now, o.path, o.reason) for o in report.failed_outcomes()]
     store.log.record_errors(errors)  # each file, for `burstd status`; the log folds a folder's shared cause
+    store.failures.mark_reported(p.path for p in report.problems)
     for path, reason in failure_lines(report.problems, report.failed_outcomes()):
         log.error("%s: %s", path, reason)
     log.info("%s: %s", folder, session_summary(dataclasses.asdict(record)))
@@ -128,6 +136,18 @@ class QuietTimes:
 
     def clear(self) -> None:
         self._known.clear()
+
+
+def _remember_failures(problems: Iterable[FileProblem], candidates: list[Candidate], store: Store) -> None:
+    """Files that failed now, as they were analysed: one that changed since (still being copied) is
+    not a failure of the file it is now."""
+    by_path = {c.path: c for c in candidates}
+    now = time.time()
+    store.failures.record(
+        (p.path, c.size, c.mtime_ns, p.reason, now)
+        for p in problems
+        if (c := by_path.get(p.path)) is not None and stat_of(p.path) == (c.size, c.mtime_ns)
+    )
 
 
 def _forget_replaced(folder: Path, arrived: frozenset[PurePath], store: Store) -> None:

@@ -28,7 +28,7 @@ from watchdog.observers.polling import PollingObserverVFS
 from burstd.config.rules import FOLDER_FILE
 from burstd.daemon.arrivals import Event
 from burstd.daemon.messages import FileEvent, FolderAppeared, FolderConfigChanged
-from burstd.naming import is_ignored_name
+from burstd.naming import ignored_reason
 from burstd.paths import root_of
 
 log = logging.getLogger("burstd")
@@ -72,12 +72,16 @@ class _Handler(FileSystemEventHandler):
         # Temp copies, hidden files, sidecars, and anything in a hidden folder (the review page's
         # pictures, editors' caches) are never photographs to rate.
         folder, name = os.path.split(path)
-        if self._hidden(folder):
-            return
-        if name == FOLDER_FILE:  # hidden, yet it decides how the folder is rated
+        if name == FOLDER_FILE and not self._hidden(folder):  # hidden, yet it decides how the folder is rated
             self.inbox.put(FolderConfigChanged(Path(folder)))
-        elif not is_ignored_name(name):
+            return
+        why = ignored_reason(name)
+        if why is None and self._hidden(folder):
+            why = "in a hidden folder"
+        if why is None:
             self.inbox.put(FileEvent(Path(path), kind, now))
+        elif kind is not Event.MODIFIED:  # one per write of a copy: too many to be worth a line
+            log.debug("%s: %s, ignored: %s", path, kind, why)
 
     def _hidden(self, folder: str) -> bool:
         """Whether `folder` is, or lies in, a hidden folder below its root (`..x` is one too)."""

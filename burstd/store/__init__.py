@@ -5,6 +5,7 @@ One file (WAL mode), split by concern as beets splits its storage:
 - `database.py`: the engine: opening, damage handling, privacy, `transaction`, read-only opening;
 - `migrations.py`: the schema, as the steps that build it;
 - `analyses.py`: a file's path, size and mtime to its `Analysis` (the cache proper);
+- `failures.py`: files that could not be analysed, left alone by the daemon until they change;
 - `memos.py`: what burstd last knew of each sidecar;
 - `groupings.py`: each folder's last grouping, for the daemon's incremental regrouping;
 - `sessions.py`: scan and daemon sessions, and the journal of sidecar writes `burstd undo` reads;
@@ -25,6 +26,7 @@ import sqlite_utils
 from burstd.store.analyses import Analyses
 from burstd.store.daemon_log import DaemonLog
 from burstd.store.database import Database
+from burstd.store.failures import Failures
 from burstd.store.groupings import Groupings
 from burstd.store.memos import SidecarMemos
 from burstd.store.sessions import Sessions
@@ -39,6 +41,7 @@ class Store:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.analyses = Analyses(db)
+        self.failures = Failures(db)
         self.memos = SidecarMemos(db)
         self.groupings = Groupings(db)
         self.sessions = Sessions(db)

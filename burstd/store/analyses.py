@@ -2,7 +2,8 @@
 
 A hit costs no decode; a changed size or mtime, or an analysis made by another `ANALYSIS_VERSION`,
 is a miss. Files that turned out not to be images are remembered too (as `NOT_AN_IMAGE`), so a
-rescan does not sniff them again; files that failed to decode are never stored, so they are retried.
+rescan does not sniff them again; files that failed to decode are not stored here (`failures.py`
+keeps them for the daemon), so `scan` tries them again.
 Losing this table costs nothing but time.
 """
 

@@ -1,8 +1,9 @@
 """What the daemon does and did, for `burstd status` (the `daemon` and `errors` tables).
 
 The daemon's one row (pid, start, heartbeat, a small JSON state) tells `status` whether it runs and
-what it is busy with; the errors table keeps the last `ERRORS_KEPT` file problems. Both are read
-without ever blocking the daemon (`Store.open_readonly`).
+what it is busy with; the errors table keeps the last `ERRORS_KEPT` file problems, of which those
+about a file analysed fine since are no longer shown (`failures.FIXED`). Both are read without ever
+blocking the daemon (`Store.open_readonly`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from burstd.store.database import Database, path_key
+from burstd.store.failures import FIXED
 
 # How many errors the database remembers for `burstd status`.
 ERRORS_KEPT = 200
@@ -33,8 +35,11 @@ class DaemonLog:
                 tx.execute("DELETE FROM errors WHERE id <= (SELECT max(id) FROM errors) - ?", [ERRORS_KEPT])
 
     def recent_errors(self, limit: int = 20, since: float = 0.0) -> list[dict]:
+        """The newest errors, but for those of files since fixed (a stalled copy that completed)."""
         rows = self.db.execute(
-            "SELECT at, path, reason FROM errors WHERE at >= ? ORDER BY id DESC LIMIT ?", [since, limit]
+            f"SELECT at, path, reason FROM errors WHERE at >= ? AND NOT {FIXED.format(table='errors')}"
+            " ORDER BY id DESC LIMIT ?",
+            [since, limit],
         ).fetchall()
         return [{"at": at, "path": path, "reason": reason} for at, path, reason in rows]
 

@@ -65,7 +65,18 @@ def _count_single_shots(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE sessions ADD COLUMN single_shots INTEGER")
 
 
+def _create_failures(db: sqlite_utils.Database) -> None:
+    # `folder` finds a folder's failures, to forget those of files deleted since.
+    db.execute(
+        """CREATE TABLE failures (
+            path TEXT PRIMARY KEY, folder TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+            reason TEXT NOT NULL, at REAL NOT NULL, reported INTEGER NOT NULL DEFAULT 0)"""
+    )
+    db.execute("CREATE INDEX failures_folder ON failures (folder)")
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _create_files, _create_sidecars, _create_daemon_tables, _create_journal, _count_single_shots,
+    _create_failures,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
