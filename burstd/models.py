@@ -78,6 +78,12 @@ class Analysis:
     source: str = ""  # which pixels were analysed: "jpeg/4", "raw-preview/2", "raw-halfsize", ...
 
     @property
+    def known_time(self) -> float | None:
+        """The capture time when the file says when it was taken; None when only its mtime is known:
+        a card copy may have reset that, so it is never shown as the moment the photo was taken."""
+        return self.capture_time if self.time_source is TimeSource.EXIF else None
+
+    @property
     def body(self) -> str:
         """A key naming the camera body; empty when the file says nothing about its camera."""
         return "|".join((self.make, self.model, self.serial)) if (self.make or self.model) else ""
@@ -112,6 +118,12 @@ class RatedShot:
     rank: int
     score: float  # sharpness relative to the burst's best, 0..1
     rating: int  # the xmp:Rating to write: -1 rejected, 0..5 stars
+    tied_to: int | None = None  # rank of the sharper frame it cannot be told from, whose stars it shares
+
+    @property
+    def indistinguishable_from_pick(self) -> bool:
+        """A frame other than the pick, within the measure's noise of it (`ranking.NOISE_MARGIN`)."""
+        return self.tied_to == 1
 
 
 @dataclass(frozen=True, slots=True)

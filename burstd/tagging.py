@@ -21,12 +21,15 @@ DIGIKAM_REJECTED, DIGIKAM_ACCEPTED = 1, 3
 def burst_keyword(burst: Burst) -> str:
     """`burstd|burst|2026-11-24 IMG_0001-1a2b3c4d`: sorts by day, then by the burst's first frame.
 
-    The burst id holds only letters, digits, `_`, `-` and `.` (see `grouping.burst_id`): never a
-    comma, which darktable would cut the keyword at, nor a `|`, which would nest it.
+    The day is that of the first frame with an EXIF capture time; a burst with none is `undated`
+    (`burstd|burst|undated IMG_0001-1a2b3c4d`, listed after the dated ones): a file's mtime is the
+    day it was copied, not the day it was taken. The burst id holds only letters, digits, `_`, `-`
+    and `.` (see `grouping.burst_id`): never a comma, which darktable would cut the keyword at, nor
+    a `|`, which would nest it.
     """
-    moment = burst.shots[0].analysis.capture_time
+    moment = next((t for s in burst.shots if (t := s.analysis.known_time) is not None), None)
     try:
-        day = datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%d")
+        day = "undated" if moment is None else datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%d")
     except (OverflowError, OSError, ValueError):
         day = "undated"
     leaf = "".join(ch if ch.isalnum() or ch in "_-." else "_" for ch in burst.id)

@@ -92,6 +92,14 @@ def test_top1_counts_ties_and_clearly_subset():
     assert metrics.top1(BURSTS, ranks, clearly_only=True) == (0, 1)
 
 
+def test_shared_picks_count_top1_hits_whose_stars_are_shared():
+    ranks = {"A.JPG": 2, "B.JPG": 1, "C.JPG": 3, "D.JPG": 2, "E.JPG": 1}
+    labels = {"A.JPG": "p1", "B.JPG": "p1", "C.JPG": "p1", "D.JPG": "p2", "E.JPG": "p2"}
+    assert metrics.shared_picks(BURSTS, ranks, labels, {"p2"}) == (1, 1)  # b1 misses; b2's pick shares
+    assert metrics.shared_picks(BURSTS, ranks, labels, {"p2"}, clearly_only=True) == (0, 0)
+    assert metrics.shared_picks(BURSTS, {**ranks, "A.JPG": 1, "B.JPG": 2}, labels, {"p1"}, clearly_only=True) == (1, 1)
+
+
 def test_kendall_tau_per_burst():
     perfect = {"A.JPG": 1.0, "B.JPG": 0.8, "C.JPG": 0.5, "D.JPG": 1.0, "E.JPG": 0.9}
     taus = metrics.kendall_taus(FILES, BURSTS, perfect)
@@ -137,4 +145,7 @@ def test_score_run_on_a_fake_report():
     assert scored["situations"]["burst"]["f1"] == 1.0
     r = scored["ranking"]
     assert (r["top1"], r["top1_clearly"]) == (1.0, 1.0)
+    assert (r["shared_picks"], r["shared_picks_clearly"]) == (0, 0)
+    report["groups"][0]["members"][1]["indistinguishable_from_pick"] = True  # B could not be told from A
+    assert score_run({"files": files, "bursts": bursts}, report)["ranking"]["shared_picks_clearly"] == 1
     assert math.isclose(r["kendall_tau"], 1.0)

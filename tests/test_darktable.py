@@ -85,6 +85,9 @@ def test_darktable_shows_the_keywords_and_labels_burstd_wrote(burstd, tmp_path: 
     card.mkdir()
     make_burst(card, DATA / "IMG_5910.jpg", [0.0, 0.6, 0.9, 6.0], start=T0, first_number=1, size=(900, 600))
     make_burst(card, DATA / "flower.jpg", [0.0], start=T0.replace(minute=30), first_number=20, size=(400, 300))
+    # A burst without any EXIF: its keyword is undated, and darktable must keep it whole.
+    make_burst(card, DATA / "pcb_004.JPG", [0.0, 2.0], start=T0, first_number=30, size=(900, 600), prefix="IMG_",
+               camera=None, with_exif_time=False)
     # A frame the photographer had keyworded elsewhere: flat dc:subject only, and Lightroom's xmp:Label.
     shutil.copy(SIDECARS / "exiftool_rating_element.xmp", card / "DSC_0003.JPG.xmp")
     burstd("scan", card, "--reject-below", "0.2", "--pick-label", "green", "--force", check=0)
@@ -119,6 +122,8 @@ def test_darktable_shows_the_keywords_and_labels_burstd_wrote(burstd, tmp_path: 
     assert {"heron", "marsh"} <= intended["DSC_0003.JPG"][3]  # the photographer's flat keywords, carried over
     assert intended["DSC_0003.JPG"][2] == {0}  # their xmp:Label (Red) wins in darktable
     assert intended["DSC_0020.JPG"][3] == frozenset()  # a single shot: no keyword
+    undated = {t for t in intended["IMG_0030.JPG"][3] if t.startswith("burstd|burst|")}
+    assert len(undated) == 1 and undated.pop().startswith("burstd|burst|undated IMG_0030-")
 
 
 @needs_darktable

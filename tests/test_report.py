@@ -4,6 +4,7 @@ the page driven in a real headless chromium."""
 from __future__ import annotations
 
 import importlib.util
+import re
 from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -146,6 +147,23 @@ def test_default_page_in_the_folder_is_never_taken_for_photos(burstd, rated_card
     assert page.totals["images"] == 10 and len(page.images) == 10
     assert (rated_card / ".burstd-report_files").is_dir()
     assert burstd.json("scan", "-r", "--dry-run", rated_card)["summary"]["shots"] == 10
+
+
+def test_a_burst_without_exif_time_shows_time_unknown_not_offsets(burstd, tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for i in range(6):  # a real focus stack without any EXIF: its files' times are the copy's
+        (folder / f"step{i}.jpg").write_bytes((DATA / f"step{i}.jpg").read_bytes())
+    make_burst(folder, DATA / "IMG_5910.jpg", [0.0, 2.0], start=T0, first_number=1, size=(900, 600))
+    burstd("report", folder, check=0)
+    text = (folder / "burstd-report.html").read_text(encoding="utf-8")
+    sections = re.findall(r'<section class="burst" data-burst-id="([^"]+)"><h2>(.*?)</h2>(.*?)</section>', text)
+    heads = {burst_id.split("-")[0]: head for burst_id, head, _ in sections}
+    captions = {burst_id.split("-")[0]: re.findall(r'<span class="meta">(.*?)</span>', body) for burst_id, _, body in sections}
+    assert " · time unknown " in heads["step0"] and " s " not in heads["step0"]
+    assert " · 0.10 s " in heads["DSC_0001"]
+    assert len(captions["step0"]) == 6 and not any("+" in c for c in captions["step0"]), captions["step0"]
+    assert any("+0.10 s" in c for c in captions["DSC_0001"]), captions["DSC_0001"]
 
 
 def test_raw_gets_its_thumbnail_from_the_embedded_preview(burstd, tmp_path: Path) -> None:

@@ -8,7 +8,9 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
+from burstd.ranking import NOISE_MARGIN
 from tests.helpers_exiftool import exiftool_tags, needs_exiftool
 from tests.photos import DATA, SHARED, digests, make_burst
 
@@ -92,8 +94,55 @@ def test_focus_stack_without_exif_falls_back_to_content_and_names(burstd, tmp_pa
     members = report["groups"][0]["members"]
     assert Path(members[0]["path"]).name == "step1.jpg"
     assert Path(members[-1]["path"]).name == "step5.jpg"
-    assert {m["time_source"] for m in members} == {"mtime"}
+    # No EXIF time: the files' mtimes (the copy's) are not shown as the moment they were taken.
+    assert {(m["time_source"], m["capture_time"]) for m in members} == {("unknown", None)}
     assert not list(folder.glob("*.xmp")), "--dry-run wrote a sidecar"
+
+
+@needs_exiftool
+def test_a_burst_without_exif_time_gets_an_undated_keyword(burstd, tmp_path: Path) -> None:
+    folder = tmp_path / "stack"
+    folder.mkdir()
+    for i in range(6):
+        shutil.copy(DATA / f"step{i}.jpg", folder)
+    report = burstd.json("scan", folder, check=0)
+    burst_id = report["groups"][0]["id"]
+    for i in range(6):
+        keywords = exiftool_tags(folder / f"step{i}.jpg.xmp")["XMP-lr:HierarchicalSubject"]
+        keywords = keywords if isinstance(keywords, list) else [keywords]
+        assert f"burstd|burst|undated {burst_id}" in keywords, keywords
+
+
+def reencoded(source: Path, dest: Path, quality: int) -> Path:
+    """The same photograph saved again at another JPEG quality, its EXIF (and capture time) kept."""
+    with Image.open(source) as im:
+        im.save(dest, "JPEG", quality=quality, exif=im.info["exif"])
+    return dest
+
+
+@needs_exiftool
+def test_the_same_photo_re_encoded_shares_the_picks_stars(burstd, tmp_path: Path) -> None:
+    folder = tmp_path / "sweep"
+    folder.mkdir()
+    for name in ("pcb_004.JPG", "pcb_005.JPG"):  # the sharpest frame of a real focus sweep, and a softer one
+        shutil.copy(DATA / name, folder)
+    copies = {reencoded(DATA / "pcb_004.JPG", folder / f"pcb_004_q{q}.JPG", q).name for q in (90, 85)}
+    report = burstd.json("scan", folder, check=0)
+    (burst,) = report["groups"]
+    assert burst["noise_margin"] == NOISE_MARGIN
+    members = {Path(m["path"]).name: m for m in burst["members"]}
+    sharp = {"pcb_004.JPG"} | copies
+    # The tiers alone would give 3 2 1 1: the copies cannot be told apart from the pick, so they share its stars.
+    assert {name: m["rating"] for name, m in members.items()} == {**dict.fromkeys(sharp, 3), "pcb_005.JPG": 1}
+    pick = Path(burst["members"][0]["path"]).name
+    assert {name for name, m in members.items() if m["indistinguishable_from_pick"]} == sharp - {pick}
+    assert members["pcb_005.JPG"]["rank"] == 4 and not members["pcb_005.JPG"]["indistinguishable_from_pick"]
+    for name, m in members.items():
+        tags = exiftool_tags(folder / f"{name}.xmp")
+        keywords = tags["XMP-lr:HierarchicalSubject"]
+        keywords = keywords if isinstance(keywords, list) else [keywords]
+        assert tags["XMP-xmp:Rating"] == m["rating"], name
+        assert ("burstd|pick" in keywords) == (m["rank"] == 1), name  # still one pick: rank 1
 
 
 def test_rerun_is_cached_and_writes_nothing(burstd, card: Path) -> None:

@@ -121,6 +121,18 @@ def test_keywords_follow_the_burst_and_its_pick() -> None:
     assert sidecar_fields(rated, rated.members[0], ScanSettings(tags=False)).tags == ()
 
 
+def test_a_burst_without_an_exif_time_is_undated_not_dated_the_copy_day() -> None:
+    copied = datetime(2026, 11, 24, 9, 0, 0, tzinfo=timezone.utc).timestamp()  # the files' mtimes
+    shots = tuple(Shot(Path(f"/c/step{n}.jpg"), Analysis(1, 1, copied + n / 100, TimeSource.MTIME)) for n in range(3))
+    keyword = burst_keyword(Burst("step0-0a1b2c3d", shots))
+    assert keyword == "burstd|burst|undated step0-0a1b2c3d"
+    xmp.owned_values(SidecarFields(3, "step0-0a1b2c3d", 1, 3, 1.0, (keyword,)))  # one it can write faithfully
+    # One frame with an EXIF time dates the burst, even when it is not the first.
+    taken = datetime(2019, 5, 1, 12, 0, 0, tzinfo=timezone.utc).timestamp()
+    mixed = (shots[0], Shot(Path("/c/step9.jpg"), Analysis(1, 1, taken, TimeSource.EXIF)))
+    assert burst_keyword(Burst("step0-0a1b2c3d", mixed)) == "burstd|burst|2019-05-01 step0-0a1b2c3d"
+
+
 def apply_plan(state: SidecarState, plan: xmp.Plan) -> SidecarState:
     """The state after `plan`, computed through the real packet editor."""
     data = _packet_for(state)

@@ -35,6 +35,7 @@ from burstd.cli.options import (
 from burstd.config.rules import validate_given
 from burstd.exit_codes import ExitCode
 from burstd.models import Colour, Method, RatedShot, ScanSettings, Scheme, SidecarAction, SidecarOutcome, SidecarStyle
+from burstd.ranking import NOISE_MARGIN
 from burstd.store import Store
 from burstd.wording import counted, failure_lines, problems_phrase
 
@@ -157,6 +158,7 @@ def report_json(report: ScanReport, settings: ScanSettings) -> dict:
                 "kind": "burst" if len(rated.members) > 1 else "single_shot",
                 "body": rated.burst.shots[0].analysis.body,
                 "size": len(rated.burst.shots),
+                "noise_margin": NOISE_MARGIN,
                 "members": [_member_json(m, report) for m in rated.members],
             }
             for rated in report.bursts
@@ -179,16 +181,19 @@ def report_json(report: ScanReport, settings: ScanSettings) -> dict:
 
 
 def _member_json(m: RatedShot, report: ScanReport) -> dict:
+    moment = m.shot.analysis.known_time
     return {
         "path": str(m.shot.primary),
         "files": [str(f) for f in m.shot.files],
         "rank": m.rank,
         "rating": m.rating,
         "score": round(m.score, 4),
-        "capture_time": datetime.fromtimestamp(m.shot.analysis.capture_time, tz=timezone.utc).isoformat(
+        "indistinguishable_from_pick": m.indistinguishable_from_pick,
+        "tied_to_rank": m.tied_to,
+        "capture_time": None if moment is None else datetime.fromtimestamp(moment, tz=timezone.utc).isoformat(
             timespec="milliseconds"
         ),
-        "time_source": m.shot.analysis.time_source.value,
+        "time_source": "unknown" if moment is None else m.shot.analysis.time_source.value,
         "source": m.shot.analysis.source,
         "sidecars": [
             {"path": str(o.path), "image": str(f), "action": o.action.value, "reason": o.reason}

@@ -37,7 +37,7 @@ class ReportFrame:
     planned: int  # the rating burstd would write now
     state: str  # a key of WRITE_STATES
     score: float  # sharpness relative to the burst's best, 0..1
-    offset: float  # seconds since the burst's first frame
+    offset: float | None  # seconds since the burst's first frame; None: the burst's time is unknown (no EXIF time)
     thumb: Picture | None
     preview: Picture | None
     crop: Picture | None
@@ -93,11 +93,12 @@ def _burst(burst: ReportBurst, number: int) -> str:
     e = _esc
     names = sorted((f.name for f in burst.frames), key=natural_key)
     first, last = names[0], names[-1]
-    span = max(f.offset for f in burst.frames)
+    offsets = [f.offset for f in burst.frames]
+    span = "time unknown" if None in offsets else f"{max(o for o in offsets if o is not None):.2f} s"
     frames = "".join(_frame(f, single=False) for f in burst.frames)
     return (
         f'<section class="burst" data-burst-id="{e(burst.id)}"><h2>Burst {number} · {len(burst.frames)} frames · '
-        f"{e(first)} – {e(last)} · {span:.2f} s <small>{e(burst.folder)}</small></h2>"
+        f"{e(first)} – {e(last)} · {span} <small>{e(burst.folder)}</small></h2>"
         f'<div class="frames">{frames}</div></section>'
     )
 
@@ -123,7 +124,7 @@ def _frame(f: ReportFrame, *, single: bool) -> str:
         f'<span class="stars">{_stars(rating)}</span>'
         + ("" if single else f'<span class="bar"><i style="width:{max(0.0, min(f.score, 1.0)) * 100:.0f}%"></i></span>')
         + f'<span class="meta">{e(f.name)}'
-        + ("" if single else f" · +{f.offset:.2f} s · {f.score:.2f}")
+        + ("" if single else ("" if f.offset is None else f" · +{f.offset:.2f} s") + f" · {f.score:.2f}")
         + f'</span><span class="state s-{e(f.state)}">{e(state)}</span>'
     )
     return f"<figure {attr_text}>{img}<figcaption>{caption}</figcaption></figure>"

@@ -293,7 +293,9 @@ def _shooting_order(rated: RatedBurst) -> tuple:
 
 def _report_burst(rated: RatedBurst, states: dict[Path, tuple[str, int | None]],
                   pictures: dict[Path, _Pictures], root: Path) -> ReportBurst:
-    start = min(s.analysis.capture_time for s in rated.burst.shots)
+    # Offsets only between EXIF times: a copy's mtimes differ by the copy's own pace, not the camera's.
+    times = [s.analysis.known_time for s in rated.burst.shots]
+    start = None if None in times else min(t for t in times if t is not None)
     folder = rated.burst.shots[0].primary.parent
     return ReportBurst(
         id=rated.burst.id,
@@ -302,10 +304,12 @@ def _report_burst(rated: RatedBurst, states: dict[Path, tuple[str, int | None]],
     )
 
 
-def _report_frame(m: RatedShot, states: dict[Path, tuple[str, int | None]], pics: _Pictures, start: float) -> ReportFrame:
+def _report_frame(m: RatedShot, states: dict[Path, tuple[str, int | None]], pics: _Pictures,
+                  start: float | None) -> ReportFrame:  # fmt: skip
     state, rating = states[m.shot.primary]
     return ReportFrame(
         name=m.shot.primary.name, files=tuple(f.name for f in m.shot.files), rank=m.rank, rating=rating,
-        planned=m.rating, state=state, score=m.score, offset=m.shot.analysis.capture_time - start,
+        planned=m.rating, state=state, score=m.score,
+        offset=None if start is None else m.shot.analysis.capture_time - start,
         thumb=pics.thumb, preview=pics.preview, crop=pics.crop, crop_note=pics.crop_note,
     )

@@ -201,6 +201,8 @@ def table(results: dict) -> str:
         ("top-1, clearly sharper best",
          f"{_f(r['top1_clearly'])} ({r['top1_clearly_hits']}/{r['top1_clearly_bursts']})"),
         ("Kendall tau, mean over bursts", f"{_f(r['kendall_tau'])} ({r['tau_bursts']} bursts)"),
+        ("top-1 hits whose pick shares its stars (clearly sharper / all)",
+         f"{r['shared_picks_clearly']} of {r['top1_clearly_hits']} / {r['shared_picks']} of {r['top1_hits']}"),
         ("cold scan images/s, wall (engine's own seconds)",
          f"{_f(sp['cold_images_per_s'], 1)} ({_f(sp['cold_images_per_s_engine'], 1)}): "
          f"{sp['cold_analysed']} in {sp['cold_seconds']:.1f} s"),

@@ -126,6 +126,22 @@ def top1(bursts: Mapping[str, Mapping], pred_rank: Mapping[str, int], clearly_on
     return hits, total
 
 
+def shared_picks(bursts: Mapping[str, Mapping], pred_rank: Mapping[str, int], pred_label: Mapping[str, str],
+                 shared: Collection[str], clearly_only: bool = False) -> tuple[int, int]:  # fmt: skip
+    """(shared, hits): of the top-1 hits (see `top1`), how many picks share their stars with another
+    frame of their predicted burst, that is whose predicted burst is in `shared` (burstd could not
+    tell them apart). A burst whose best frame is clearly sharper should never share."""
+    count = hits = 0
+    for burst in bursts.values():
+        if not burst["rankable"] or not burst["best"] or (clearly_only and not burst["clearly"]):
+            continue
+        pick = next((f for f in burst["best"] if pred_rank.get(f) == 1), None)
+        if pick is not None:
+            hits += 1
+            count += pred_label[pick] in shared
+    return count, hits
+
+
 def kendall_taus(files: Mapping[str, Mapping], bursts: Mapping[str, Mapping],
                  pred_score: Mapping[str, float]) -> dict[str, float]:  # fmt: skip
     """Kendall's tau-b per rankable truth burst between the true order (rank) and the predicted sharpness
