@@ -253,6 +253,7 @@ def test_an_older_database_is_migrated(tmp_path: Path) -> None:
         conn.execute("ALTER TABLE sessions DROP COLUMN kind")
         conn.execute("ALTER TABLE sessions DROP COLUMN open")
         conn.execute("ALTER TABLE sessions DROP COLUMN single_shots")
+        conn.execute("DROP TABLE failures")
         conn.execute("INSERT INTO sessions (folder, started, ended, files, bursts, written, kept_manual, errors,"
                      " seconds) VALUES ('/p', 1, 2, 3, 1, 3, 0, 0, 0.5)")
         conn.execute("PRAGMA user_version = 3")
