@@ -3,12 +3,12 @@
 | code | meaning                                          | returned by                              |
 | ---- | ------------------------------------------------ | ---------------------------------------- |
 | 0    | done (`status`: running and healthy)             | every command                            |
-| 1    | something failed: some files or sidecars (each   | scan, report, undo, run, install-service;|
-|      | is listed and the rest was done), or burstd      | status: running but reporting problems   |
-|      | could not do the work at all (database locked    |                                          |
-|      | or not burstd's, daemon already running, ...)    |                                          |
-| 2    | usage or configuration error: the command line  | every command                            |
-|      | or a configuration file must be changed          |                                          |
+| 1    | something failed: some files or sidecars (each   | scan, report, undo, run, install-service,|
+|      | is listed and the rest was done), or burstd      | install-darktable-plugin (a file it      |
+|      | could not do the work at all (database locked    | could not write); status: running but    |
+|      | or not burstd's, daemon already running, ...)    | reporting problems                       |
+| 2    | usage or configuration error: the command line  | every command (install-darktable-plugin: |
+|      | or a configuration file must be changed          | darktable's config folder is missing)    |
 | 3    | not running                                      | status (like `systemctl is-active`)      |
 """
 

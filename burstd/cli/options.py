@@ -97,6 +97,18 @@ def configured_cache(config_path: Path | None) -> Path:
         return default_cache_path()
 
 
+def darktable_dir(config_path: Path | None) -> Path:
+    """darktable's config folder: the global configuration's `darktable_config`, else the default
+    (`$XDG_CONFIG_HOME/darktable`)."""
+    from burstd.config.files import load_global
+    from burstd.darktable.lock import default_config_dir
+
+    try:
+        return load_global(config_path).darktable_config or default_config_dir()
+    except ConfigError:
+        return default_config_dir()
+
+
 def print_json(data: object, default: Callable[[object], object] | None = None) -> None:
     json.dump(data, sys.stdout, indent=1, default=default)
     sys.stdout.write("\n")

@@ -7,7 +7,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from burstd.cli.options import add_cache, add_command
+from burstd.cli.options import add_cache, add_command, darktable_dir
+from burstd.darktable.rc import import_rating
 from burstd.errors import ConfigError
 from burstd.exit_codes import ExitCode, exit_code_for
 from burstd.models import ScanSettings
@@ -57,7 +58,8 @@ def folder_scan_settings(folder: Path) -> ScanSettings:
     files), so the page shows the bursts that were rated; the defaults when there is no valid config."""
     from burstd.config.files import folder_settings, load_global
 
+    darktable_rating = import_rating(darktable_dir(None))
     try:
-        return folder_settings(folder, load_global())[0].scan
+        return replace(folder_settings(folder, load_global())[0].scan, darktable_rating=darktable_rating)
     except ConfigError:
-        return ScanSettings()
+        return ScanSettings(darktable_rating=darktable_rating)

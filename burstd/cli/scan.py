@@ -12,12 +12,16 @@ import argparse
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from burstd.cli.options import SettingOptions, add_cache, add_command, add_json, add_verbose, choices, print_json
+from burstd.cli.options import (
+    SettingOptions, add_cache, add_command, add_json, add_verbose, choices, darktable_dir, print_json,
+)
 from burstd.config.rules import validate_given
+from burstd.darktable.rc import import_rating
 from burstd.exit_codes import ExitCode
 from burstd.models import Colour, Method, RatedShot, ScanSettings, Scheme, SidecarStyle
 from burstd.store import Store
@@ -72,6 +76,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if problems:
         print("burstd scan: " + "; ".join(problems), file=sys.stderr)
         return ExitCode.USAGE
+    settings = replace(settings, darktable_rating=import_rating(darktable_dir(None)))
     progress = _terminal_progress if sys.stderr.isatty() else None
     try:
         with Store.open(args.cache) as store:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from burstd.cli.options import add_cache, add_command, add_config, add_json, configured_cache, print_json
+from burstd.cli.options import add_cache, add_command, add_config, add_json, configured_cache, darktable_dir, print_json
 from burstd.errors import ConfigError
 
 
@@ -22,11 +22,14 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Read the daemon's database (never waiting on the daemon): whether it runs, the watched roots,
-    files arriving and being analysed, the last sessions and recent errors. Exit codes: 0 running and
+    files arriving and being analysed, the last sessions and recent errors, whether burstd's darktable
+    plugin is installed. Exit codes: 0 running and
     healthy, 1 running with problems, 3 not running. Example: burstd status --json"""
     from burstd import status
+    from burstd.darktable import plugin
 
-    info = status.gather(args.cache or configured_cache(args.config), darktable=darktable_state(args.config))
+    info = status.gather(args.cache or configured_cache(args.config), darktable=darktable_state(args.config),
+                         plugin=plugin.state(darktable_dir(args.config)))
     if args.json:
         print_json(info, default=str)
     else:
