@@ -13,7 +13,7 @@
 
   GROUPING AT IMPORT
   Every frame of a burst becomes one darktable group led by its pick, so that with grouping on
-  (the G button in the top panel) a collapsed burst shows only its pick. Other burstd sets
+  (the grouping button beside the image count) a collapsed burst shows only its pick. Other burstd sets
   (burstd|<kind>|...) are led by their first frame. A RAW+JPEG pair stays in its burst's group;
   images of other groups are never dragged along.
 
@@ -587,6 +587,21 @@ local function apply(plan, by_burst, counts)
   counts.labels = counts.labels + add_labels(img, sidecar, lost)
 end
 
+local function count(n, word)
+  return n .. " " .. word .. (n == 1 and "" or "s")
+end
+
+-- One line for the photographer: "burstd: refreshed 7 images from their sidecars: ...".
+local function summarise(refreshed, counts, without)
+  local line = string.format("burstd: refreshed %s from their sidecars: %s, %s and %s changed, %s formed",
+    count(refreshed, "image"), count(counts.ratings, "rating"), count(counts.keywords, "keyword"),
+    count(counts.labels, "colour label"), count(counts.groups, "group"))
+  if counts.kept > 0 then line = line .. "; " .. count(counts.kept, "rating") .. " set in darktable kept" end
+  if without > 0 then line = line .. "; " .. count(without, "image") .. " without a sidecar" end
+  if counts.problems > 0 then line = line .. "; " .. count(counts.problems, "sidecar") .. " unreadable (named above)" end
+  return line
+end
+
 -- burstd's sidecars into darktable's library, without a re-import: rating, reject, colour label,
 -- keywords, then groups.
 local function refresh(images)
@@ -601,12 +616,10 @@ local function refresh(images)
     dt.print_error("burstd: " .. problem)
     dt.print_log("burstd: " .. problem)
   end
-  local summary = string.format(
-    "burstd: %d images refreshed from their sidecars: %d ratings, %d keywords, %d colour labels changed, %d groups; "
-      .. "%d ratings set in darktable kept; %d without a sidecar; %d sidecars unreadable",
-    #plans, counts.ratings, counts.keywords, counts.labels, counts.groups, counts.kept, without, #problems)
+  local summary = summarise(#plans, counts, without)
   dt.print(summary)
   dt.print_log(summary)
+  counts.summary = summary
   script_data.last_refresh = counts
   script_data.done.refreshed = script_data.done.refreshed + 1
   return counts
