@@ -18,7 +18,7 @@ from burstd.darktable import plugin
 from burstd.models import SidecarFields
 from burstd.sidecar import xmp
 from burstd.sidecar.packet import read_packet, update_packet
-from burstd.sidecar.xmp import plan_sidecar
+from burstd.sidecar.xmp import ArrayEdit, plan_sidecar
 from tests import xmp_forms
 from tests.bench.files import Body, Exposure, write_dng
 from tests.conftest import ROOT
@@ -72,6 +72,7 @@ end
 dt.gui.action({_lua_string(action)}, 0, "", "", 1.0)
 wait_for("the refresh", function() return plugin.done.refreshed >= 1 end, 60)
 log(plugin.last_refresh.summary)
+for _, problem in ipairs(plugin.last_refresh.problems) do log(problem) end
 """)
 
 
@@ -132,6 +133,26 @@ def test_import_groups_each_burst_under_its_pick(burstd, tmp_path: Path) -> None
     for single in singles:
         (name,) = [Path(f).name for f in single["members"][0]["files"]]
         assert stored[name].group_id == stored[name].id  # alone
+
+
+def test_other_sets_are_grouped_under_their_first_frame(burstd, tmp_path: Path) -> None:
+    # Three shots a minute apart, which burstd rates as single shots; then keyworded as one set of a
+    # kind burstd does not write yet (`burstd|bracket|...`). The first shot is DSC_0042, not DSC_0041.
+    card = tmp_path / "card"
+    card.mkdir()
+    shots = [make_burst(card, DATA / source, [0.0], start=T0.replace(minute=minute), first_number=number, size=(600, 400))[0]
+             for source, minute, number in [("BlueSquare.jpg", 42, 41), ("pcb_005.JPG", 41, 42), ("step5.jpg", 43, 43)]]
+    assert burstd.json("scan", card)["summary"]["singletons"] == 3
+    for shot in shots:
+        sidecar = shot.with_name(shot.name + ".xmp")
+        keyword = ArrayEdit((), ("burstd|bracket|2026-11-24 DSC_0042-0badcafe",))
+        sidecar.write_bytes(update_packet(sidecar.read_bytes(), {}, (), {xmp.HIERARCHICAL_SUBJECT: keyword}))
+    conf = tmp_path / "darktable"
+    install(burstd, conf)
+
+    import_folder(conf, card)
+
+    assert groups(read_library(conf)) == {"DSC_0042.JPG": {"DSC_0041.JPG", "DSC_0042.JPG", "DSC_0043.JPG"}}
 
 
 def intended(card: Path) -> dict[str, tuple[int, bool, frozenset[int], frozenset[str]]]:
@@ -225,6 +246,23 @@ dt.control.sleep(3000) -- darktable renders the edited thumbnail
     assert final[edited].history == history  # the darkroom history is untouched
     assert final[edited].stars == wanted[edited][0]
     assert groups(final) == groups(after)
+
+    # burstd no longer sees a burst there (every frame its own shot): the keywords go, the frames leave
+    # the group; the colour label burstd took back stays (labels are never taken off). The frame rated
+    # by hand is left alone by burstd, keyword and all, and is alone in its set now.
+    burstd("scan", card, *options, "-m", "5", "-d", "0.999", check=0)
+    wanted = intended(card)
+    assert [name for name, (*_, keywords) in wanted.items() if keywords] == [by_hand]
+    broken = card / "DSC_0020.JPG.xmp"  # and a sidecar broken meanwhile: named, left alone, the rest refreshed
+    broken.write_bytes(broken.read_bytes()[:700])
+    logged = refresh(conf, REFRESH_FILM)
+    assert any(line.endswith("; 1 sidecar unreadable (see the log)") for line in logged), logged
+    assert f"{broken}: is truncated (in <rdf:Description>); left as it is" in logged
+    assert len(broken.read_bytes()) == 700
+    split = read_library(conf)
+    assert groups(split) == {}
+    assert shown(split) == wanted | {"DSC_0020.JPG": expected["DSC_0020.JPG"], pick: wanted[pick][:2] + (frozenset({2}), frozenset())}
+    assert not any(b"darktable|burstd" in sidecar.read_bytes() for sidecar in card.glob("*.xmp"))  # the record stays inside
 
 
 # --- the plugin's own sidecar reader, against burstd's ------------------------------------------------

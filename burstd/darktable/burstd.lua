@@ -192,6 +192,7 @@ local function parse_packet(doc)
     else
       local qname, p = doc:match("^<([^%s/>]+)()", lt)
       if not qname then error("is not well-formed XML (a stray <)", 0) end
+      if not doc:find(">", p, true) then error("is truncated (in <" .. qname .. ">)", 0) end
       local attrs = {}
       while true do
         p = doc:match("^%s*()", p)
@@ -501,18 +502,14 @@ local function in_a_set(img)
   return false
 end
 
--- Images that belong to no set any more leave the set's group they are in (a RAW+JPEG pair together).
-local function leave_stale_groups(images)
+-- Images that were in a set before the refresh and are in none now leave their group (their
+-- set's), a RAW+JPEG pair together.
+local function leave_stale_groups(images, was_in_a_set)
   local left = {}
   for _, img in ipairs(images) do
-    if not in_a_set(img) then
-      for _, other in ipairs(img:get_group_members()) do
-        if other.id ~= img.id and in_a_set(other) then
-          img:group_with()
-          left[#left + 1] = img
-          break
-        end
-      end
+    if was_in_a_set[img.id] and not in_a_set(img) and #img:get_group_members() > 1 then
+      img:group_with()
+      left[#left + 1] = img
     end
   end
   local pairs_by_stem = {}
@@ -598,7 +595,7 @@ local function summarise(refreshed, counts, without)
     count(counts.labels, "colour label"), count(counts.groups, "group"))
   if counts.kept > 0 then line = line .. "; " .. count(counts.kept, "rating") .. " set in darktable kept" end
   if without > 0 then line = line .. "; " .. count(without, "image") .. " without a sidecar" end
-  if counts.problems > 0 then line = line .. "; " .. count(counts.problems, "sidecar") .. " unreadable (named above)" end
+  if #counts.problems > 0 then line = line .. "; " .. count(#counts.problems, "sidecar") .. " unreadable (see the log)" end
   return line
 end
 
@@ -607,9 +604,11 @@ end
 local function refresh(images)
   local plans, problems, without = read_all(images)
   local by_burst = keywords_by_burst(plans)
-  local counts = {images = #images, ratings = 0, kept = 0, keywords = 0, labels = 0, problems = #problems}
+  local counts = {images = #images, ratings = 0, kept = 0, keywords = 0, labels = 0, problems = problems}
+  local was_in_a_set = {}
+  for _, img in ipairs(images) do was_in_a_set[img.id] = in_a_set(img) end
   for _, plan in ipairs(plans) do apply(plan, by_burst, counts) end
-  leave_stale_groups(images)
+  leave_stale_groups(images, was_in_a_set)
   counts.groups = group_sets(images)
   redraw()
   for _, problem in ipairs(problems) do
