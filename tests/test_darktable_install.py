@@ -113,6 +113,12 @@ def test_an_outdated_copy_is_replaced_and_status_says_what_is_installed(conf: Pa
     assert plugin.state(conf).current and plugin.state(conf).required
 
 
+def test_status_says_nothing_of_the_plugin_without_darktable(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))  # no darktable config folder
+    run("status", "--json", "--cache", tmp_path / "none.sqlite3")
+    assert json.loads(capsys.readouterr().out)["darktable_plugin"] is None
+
+
 def test_a_missing_config_folder_is_a_usage_error(tmp_path: Path, capsys) -> None:
     assert run("install-darktable-plugin", "--darktable-config", tmp_path / "nowhere") == 2
     err = capsys.readouterr().err

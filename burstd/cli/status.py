@@ -28,8 +28,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     from burstd import status
     from burstd.darktable import plugin
 
+    darktable_config = darktable_dir(args.config)
+    installed = plugin.state(darktable_config) if darktable_config.is_dir() else None  # no darktable: no line
     info = status.gather(args.cache or configured_cache(args.config), darktable=darktable_state(args.config),
-                         plugin=plugin.state(darktable_dir(args.config)))
+                         plugin=installed)
     if args.json:
         print_json(info, default=str)
     else:
