@@ -2,10 +2,11 @@
 or run Lua in darktable on a config folder that lives across runs, as a photographer's does.
 
 The real darktable (Debian's 4.2) runs under Xvfb with a fresh config, cache and library; a `luarc` in
-its config folder imports each file and quits (`import_files`), or runs a Lua driver (`run_lua`). darktable reads each file's sidecar on import (and
-rewrites it, so callers import copies). Then `library.db` and `data.db` say what darktable made of
-our sidecars: `images.flags & 7` is the star count, `flags & 8` means rejected; colour labels,
-tags and the edit history have tables of their own.
+its config folder imports each file and quits (`import_files`), or runs a Lua driver (`run_lua`).
+darktable reads each file's sidecar on import (and rewrites it, so callers import copies). Then
+`library.db` and `data.db` say what darktable made of our sidecars: `images.flags & 7` is the star
+count, `flags & 8` means rejected, `group_id` the image's group leader; colour labels, tags and the
+edit history have tables of their own. Xvfb can keep its screen in a file, for screenshots.
 """
 
 from __future__ import annotations
@@ -176,7 +177,9 @@ dt.gui.action("global/quit", 0, "", "", 1.0)
 """
 
 
-def run_lua(conf: Path, body: str, timeout: float = 150.0, server_args: str = "", ready: Callable[[], None] | None = None) -> list[str]:
+def run_lua(
+    conf: Path, body: str, timeout: float = 150.0, server_args: str = "", ready: Callable[[], None] | None = None
+) -> list[str]:
     """Start darktable on its config folder `conf` (library.db inside), run the Lua `body` once
     darktable and its luarc are up, then quit; what `body` logged with `log(text)`.
 
@@ -199,7 +202,8 @@ def run_lua(conf: Path, body: str, timeout: float = 150.0, server_args: str = ""
             module.parent.mkdir(parents=True, exist_ok=True)
             module.write_text(_DRIVER_FRAME.replace("GO_FILE", _lua_string(str(go))).replace("BODY", body))
             before = original or b""
-            luarc.write_bytes(before + (b"\n" if before and not before.endswith(b"\n") else b"") + f'require "{DRIVER}"\n'.encode())
+            newline = b"\n" if before and not before.endswith(b"\n") else b""
+            luarc.write_bytes(before + newline + f'require "{DRIVER}"\n'.encode())
             go.unlink(missing_ok=True)
             cmd = [XVFB_RUN, "-a", *(["-s", server_args] if server_args else []), DARKTABLE,
                    "--configdir", str(conf), "--cachedir", str(cache), "-d", "lua"]

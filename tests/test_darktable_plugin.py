@@ -55,7 +55,8 @@ dt.database.import({_lua_string(str(folder))})
 wait_for("the import and the plugin's grouping", function() return plugin.done.grouped >= 1 end, 90)
 log("imported " .. #dt.database)
 {show}
-""", server_args=xvfb_framebuffer(fb) if screenshot else "", ready=(lambda: save_screen(fb, screenshot)) if screenshot else None)
+""", server_args=xvfb_framebuffer(fb) if screenshot else "",
+       ready=(lambda: save_screen(fb, screenshot)) if screenshot else None)
 
 
 def refresh(conf: Path, action: str, before: str = "") -> list[str]:
@@ -95,7 +96,8 @@ def raw_companions(jpegs: list[Path]) -> None:
     body = Body("NIKON CORPORATION", "NIKON Z 6_2", "6012345", "NIKKOR Z 24-70mm f/4 S", "DSC_")
     for jpeg in jpegs:
         rgb = np.ascontiguousarray(load_rgb(jpeg)[::2, ::2])
-        write_dng(jpeg.with_suffix(".DNG"), rgb, body, Exposure(T0.astimezone(), Fraction(1, 1000), Fraction(4), 400, Fraction(0)))
+        shot = Exposure(T0.astimezone(), Fraction(1, 1000), Fraction(4), 400, Fraction(0))
+        write_dng(jpeg.with_suffix(".DNG"), rgb, body, shot)
 
 
 def scanned_card(burstd, card: Path) -> dict:
@@ -218,7 +220,7 @@ image({_lua_string(pick)}):group_with(image("DSC_0020.JPG"))
     assert "burstd: refreshed 7 images from their sidecars: 3 ratings, 7 keywords and 1 colour label changed, " \
            "1 group formed; 1 rating set in darktable kept" in logged
     after = read_library(conf)
-    expected = wanted | {by_hand: (5, False, wanted[by_hand][2], wanted[by_hand][3]), "DSC_0020.JPG": (1, False, frozenset(), frozenset())}
+    expected = wanted | {by_hand: (5, False, *wanted[by_hand][2:]), "DSC_0020.JPG": (1, False, frozenset(), frozenset())}
     assert shown(after) == expected
     assert groups(after) == {pick: {Path(m["path"]).name for m in burst["members"]}}  # the single shot left alone
 
@@ -242,7 +244,7 @@ dt.control.sleep(3000) -- darktable renders the edited thumbnail
     assert wanted[pick][0] == 5 and wanted[edited][3] and "burstd:Rating" in (card / f"{edited}.xmp").read_text()
     refresh(conf, REFRESH_SELECTED)
     final = read_library(conf)
-    assert shown(final) == wanted | {by_hand: expected[by_hand][:2] + wanted[by_hand][2:], "DSC_0020.JPG": expected["DSC_0020.JPG"]}
+    assert shown(final) == wanted | {by_hand: (5, False, *wanted[by_hand][2:]), "DSC_0020.JPG": expected["DSC_0020.JPG"]}
     assert final[edited].history == history  # the darkroom history is untouched
     assert final[edited].stars == wanted[edited][0]
     assert groups(final) == groups(after)
@@ -261,7 +263,8 @@ dt.control.sleep(3000) -- darktable renders the edited thumbnail
     assert len(broken.read_bytes()) == 700
     split = read_library(conf)
     assert groups(split) == {}
-    assert shown(split) == wanted | {"DSC_0020.JPG": expected["DSC_0020.JPG"], pick: wanted[pick][:2] + (frozenset({2}), frozenset())}
+    kept_label = (*wanted[pick][:2], frozenset({2}), frozenset())
+    assert shown(split) == wanted | {"DSC_0020.JPG": expected["DSC_0020.JPG"], pick: kept_label}
     assert not any(b"darktable|burstd" in sidecar.read_bytes() for sidecar in card.glob("*.xmp"))  # the record stays inside
 
 
