@@ -168,6 +168,7 @@ local function ready()
     return f ~= nil
   end, 60)
 end
+log("started")
 local ok, err = pcall(function()
 BODY
 end)
@@ -178,7 +179,7 @@ dt.gui.action("global/quit", 0, "", "", 1.0)
 
 
 def run_lua(
-    conf: Path, body: str, timeout: float = 150.0, server_args: str = "", ready: Callable[[], None] | None = None
+    conf: Path, body: str, timeout: float = 60.0, server_args: str = "", ready: Callable[[], None] | None = None
 ) -> list[str]:
     """Start darktable on its config folder `conf` (library.db inside), run the Lua `body` once
     darktable and its luarc are up, then quit; what `body` logged with `log(text)`.
@@ -234,9 +235,14 @@ def run_lua(
     raise AssertionError(f"darktable did not run the test driver:\n{last}")
 
 
+STARTED_WITHIN = 30.0  # seconds: darktable that has not run luarc by then has hung as it started
+
+
 def _output_until_exit(proc: subprocess.Popen, timeout: float, ready: Callable[[], None] | None, go: Path) -> str:
-    """darktable's output once it exits; calls `ready` when the driver logs "ready", then lets it go on."""
-    deadline = time.monotonic() + timeout
+    """darktable's output once it exits; calls `ready` when the driver logs "ready", then lets it go on.
+    Raises TimeoutExpired after `timeout`, or sooner when the driver has not started."""
+    started = time.monotonic()
+    deadline = started + timeout
     chunks: list[bytes] = []
     assert proc.stdout is not None
     os.set_blocking(proc.stdout.fileno(), False)
@@ -250,7 +256,8 @@ def _output_until_exit(proc: subprocess.Popen, timeout: float, ready: Callable[[
         if proc.poll() is not None:
             rest = proc.stdout.read()
             return b"".join(chunks + ([rest] if rest else [])).decode(errors="replace")
-        if time.monotonic() > deadline:
+        hung = time.monotonic() > started + STARTED_WITHIN and b"burstd-test: started" not in b"".join(chunks)
+        if time.monotonic() > deadline or hung:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             raise subprocess.TimeoutExpired(proc.args, timeout)

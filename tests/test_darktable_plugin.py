@@ -52,7 +52,7 @@ ready()
     return run_lua(conf, f"""
 local plugin = require "burstd/burstd"
 dt.database.import({_lua_string(str(folder))})
-wait_for("the import and the plugin's grouping", function() return plugin.done.grouped >= 1 end, 90)
+wait_for("the import and the plugin's grouping", function() return plugin.done.grouped >= 1 end, 40)
 log("imported " .. #dt.database)
 {show}
 """, server_args=xvfb_framebuffer(fb) if screenshot else "",
