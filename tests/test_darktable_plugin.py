@@ -157,6 +157,27 @@ def test_other_sets_are_grouped_under_their_first_frame(burstd, tmp_path: Path) 
     assert groups(read_library(conf)) == {"DSC_0042.JPG": {"DSC_0041.JPG", "DSC_0042.JPG", "DSC_0043.JPG"}}
 
 
+@needs_exiftool
+def test_darktables_configured_import_rating_is_its_default_too(burstd, tmp_path: Path, monkeypatch) -> None:
+    # The photographer has darktable give imports 0 stars; they import before burstd rates.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    conf = tmp_path / "xdg" / "darktable"
+    conf.mkdir(parents=True)
+    (conf / "darktablerc").write_text("ui_last/import_initial_rating=0\n")
+    card = tmp_path / "card"
+    card.mkdir()
+    make_burst(card, DATA / "IMG_5910.jpg", [0.6, 0.0, 0.9], start=T0, first_number=1, size=(900, 600))
+    install(burstd, conf)
+    import_folder(conf, card)
+    assert {i.stars for i in read_library(conf).values()} == {0}
+    assert 'xmp:Rating="0"' in (card / "DSC_0001.JPG.xmp").read_text()
+
+    scan = burstd.json("scan", card)
+    assert scan["summary"]["sidecars"] == {"updated": 3}  # not kept-manual: 0 stars is darktable's default here
+    refresh(conf, REFRESH_SELECTED)
+    assert shown(read_library(conf)) == intended(card)
+
+
 def intended(card: Path) -> dict[str, tuple[int, bool, frozenset[int], frozenset[str]]]:
     """What burstd's sidecars say, read back with exiftool: (stars, rejected, colour labels, burstd keywords)."""
     found = {}
