@@ -6,12 +6,12 @@ with (`exit_codes_help`); the table below is the overview.
 | code | meaning                                          | returned by                              |
 | ---- | ------------------------------------------------ | ---------------------------------------- |
 | 0    | done (`status`: running and healthy)             | every command                            |
-| 1    | something failed: some files or sidecars (each   | scan, report, undo, run, install-service;|
-|      | is listed and the rest was done), or burstd      | status: running but reporting problems   |
-|      | could not do the work at all (database locked    |                                          |
-|      | or not burstd's, daemon already running, ...)    |                                          |
-| 2    | usage or configuration error: the command line  | every command                            |
-|      | or a configuration file must be changed          |                                          |
+| 1    | something failed: some files or sidecars (each   | scan, report, undo, run, install-service,|
+|      | is listed and the rest was done), or burstd      | install-darktable-plugin (a file it      |
+|      | could not do the work at all (database locked    | could not write); status: running but    |
+|      | or not burstd's, daemon already running, ...)    | reporting problems                       |
+| 2    | usage or configuration error: the command line  | every command (install-darktable-plugin: |
+|      | or a configuration file must be changed          | darktable's config folder is missing)    |
 | 3    | not running                                      | status (like `systemctl is-active`)      |
 | 130  | stopped by Ctrl-C (SIGINT) before the work was   | scan (what was done is kept and said in  |
 |      | done: 128 + the signal's number, as shells do    | one line; the same command finishes it)  |
@@ -59,6 +59,9 @@ COMMAND_EXIT_CODES: dict[str, dict[ExitCode, str]] = {
         ExitCode.FAILED: "some files could not be read or some sidecars not written (each is listed on stderr, "
         f"and the rest was done), {_COULD_NOT_WORK}",
         ExitCode.USAGE: f"{_USAGE}, or DIR holds images only in sub-folders and -r was not given (nothing was done)",
+        ExitCode.INTERRUPTED: "stopped by Ctrl-C: what was done is kept and said in one line; the same command "
+        "finishes it",
+        ExitCode.TERMINATED: "stopped by SIGTERM, as for 130",
     },
     "report": {
         ExitCode.OK: "the page was written",
@@ -92,8 +95,14 @@ COMMAND_EXIT_CODES: dict[str, dict[ExitCode, str]] = {
     },
     "install-service": {
         ExitCode.OK: "installed",
-        ExitCode.FAILED: "the service could not be installed",
+        ExitCode.FAILED: "the unit is written but systemctl could not enable and start it (or is missing), "
+        "or the unit could not be written",
         ExitCode.USAGE: _USAGE,
+    },
+    "install-darktable-plugin": {
+        ExitCode.OK: "installed (or, with --uninstall, taken out)",
+        ExitCode.FAILED: "the script or luarc could not be written",
+        ExitCode.USAGE: f"{_USAGE}: darktable's config folder does not exist",
     },
 }
 

@@ -195,3 +195,6 @@ class ScanSettings:
     pick_label: Colour | None = None  # a colour label for each burst's pick; None: none
     digikam_pick_labels: bool = False  # digiKam:PickLabel 3 (accepted) on picks, 1 (rejected) on rejects
     sidecar_style: SidecarStyle = SidecarStyle.DARKTABLE
+    # The rating darktable gives an image at import (its darktablerc): a sidecar darktable wrote with
+    # it, untouched since, is not a rating set by hand. None: not known, so every rating is theirs.
+    darktable_rating: int | None = None

@@ -453,6 +453,7 @@ def write(
             outcome, memo = write_sidecar(
                 sidecar, fields, memo=memos.get(sidecar),
                 force=settings.force, dry_run=settings.dry_run, exclude=settings.exclude, journal=journal,
+                darktable_rating=settings.darktable_rating,
             )
             if memo is not None and memo is not memos.get(sidecar):  # None on a dry run
                 learnt.append((sidecar, memo))
@@ -484,7 +485,7 @@ def _rated_elsewhere(
             )
         if memo is not None and memo is not memos.get(path) and not settings.dry_run:
             learnt.append((path, memo))
-        if state is not None and is_manual(state):
+        if state is not None and is_manual(state, settings.darktable_rating):
             return SidecarOutcome(sidecar, SidecarAction.KEPT_MANUAL, f"rated by hand in {path.name}", state.rating)
     return None
 

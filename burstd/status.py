@@ -15,6 +15,7 @@ from pathlib import Path
 
 from burstd.config.files import no_roots_advice
 from burstd.darktable.lock import ADVICE, DarktableState, process_alive
+from burstd.darktable.plugin import PluginState
 from burstd.errors import CacheError
 from burstd.exit_codes import ExitCode
 from burstd.store import Store
@@ -24,11 +25,14 @@ STALE_AFTER = 60.0  # seconds without a heartbeat after which the daemon counts 
 RECENT_ERRORS = 3600.0  # errors this recent make a running daemon unhealthy
 
 
-def gather(cache_path: Path, now: float | None = None, darktable: DarktableState | None = None) -> dict:
+def gather(
+    cache_path: Path, now: float | None = None, darktable: DarktableState | None = None, plugin: PluginState | None = None
+) -> dict:
     """Everything `burstd status` shows, as plain data (also its --json)."""
     now = time.time() if now is None else now
     info: dict = {"database": str(cache_path), "running": False, "daemon": None, "sessions": [], "errors": [],
-                  "unreadable": [], "warnings": _darktable_warnings(darktable)}
+                  "unreadable": [], "warnings": _darktable_warnings(darktable),
+                  "darktable_plugin": None if plugin is None else plugin.as_json() | {"summary": plugin.describe()}}
     if not cache_path.exists():
         info["problems"] = []
         return info
@@ -122,6 +126,8 @@ def render(info: dict) -> str:
         lines.append("files burstd cannot read (reported once, left alone until they change):")
         for u in info["unreadable"][:10]:
             lines.append(f"  {_when(u['at'])}  {u['path']}: {u['reason']}")
+    if info.get("darktable_plugin"):
+        lines.append(f"darktable plugin: {info['darktable_plugin']['summary']}")
     for warning in info.get("warnings", []):
         lines.append(f"warning: {warning}")
     for problem in info["problems"]:

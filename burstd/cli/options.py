@@ -60,11 +60,15 @@ def configured_scan_settings(args: argparse.Namespace, given: Mapping[str, objec
     whose `.burstd.toml` files are invalid.
     """
     from burstd.config.files import folder_settings, load_global
+    from burstd.darktable.lock import default_config_dir
+    from burstd.darktable.rc import import_rating
 
-    if args.no_config:
-        return lambda _folder: replace(ScanSettings(), **given)
+    if args.no_config:  # darktable's own configuration is still darktable's
+        rating = import_rating(default_config_dir())
+        return lambda _folder: replace(ScanSettings(), darktable_rating=rating, **given)
     config = load_global(args.config)
-    return lambda folder: replace(folder_settings(folder, config)[0].scan, **given)
+    rating = import_rating(config.darktable_config or default_config_dir())
+    return lambda folder: replace(folder_settings(folder, config)[0].scan, darktable_rating=rating, **given)
 
 
 def add_json(parser: argparse.ArgumentParser, help: str = "print the result as JSON on stdout") -> None:
@@ -151,6 +155,18 @@ def only_in_sub_folders(directory: Path, command: str) -> str | None:
         return None
     return (f"{directory} holds no images itself, only its sub-folders do (such as {below}): "
             f"add -r to include them: burstd {command} -r {directory}")
+
+
+def darktable_dir(config_path: Path | None) -> Path:
+    """darktable's config folder: the global configuration's `darktable_config`, else the default
+    (`$XDG_CONFIG_HOME/darktable`)."""
+    from burstd.config.files import load_global
+    from burstd.darktable.lock import default_config_dir
+
+    try:
+        return load_global(config_path).darktable_config or default_config_dir()
+    except ConfigError:
+        return default_config_dir()
 
 
 def print_json(data: object, default: Callable[[object], object] | None = None) -> None:

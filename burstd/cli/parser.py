@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 from burstd import __version__
-from burstd.cli import config, install, report, run, scan, status, undo
+from burstd.cli import config, darktable_plugin, install, report, run, scan, status, undo
 
-COMMANDS = (scan, report, run, status, config, undo, install)  # the order `burstd --help` lists them in
+COMMANDS = (scan, report, run, status, config, undo, install, darktable_plugin)  # the order `burstd --help` lists them in
 
 
 def build_parser() -> argparse.ArgumentParser:

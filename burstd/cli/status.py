@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from burstd.cli.options import add_cache, add_command, add_config, add_json, configured_cache, print_json
+from burstd.cli.options import add_cache, add_command, add_config, add_json, configured_cache, darktable_dir, print_json
 from burstd.errors import ConfigError
 
 
@@ -23,12 +23,16 @@ def register(commands: argparse._SubParsersAction) -> None:
 def cmd_status(args: argparse.Namespace) -> int:
     """Read the daemon's database (never waiting on the daemon): whether it runs, the watched roots,
     files arriving and being analysed, each open session (files arrived and analysed, seconds until it
-    settles), the last sessions, recent errors and the files burstd cannot read. Exit codes: 0 running
-    and healthy, 1 running with problems (file errors it met in the last hour among them), 3 not
-    running. Example: burstd status --json"""
+    settles), the last sessions, recent errors, the files burstd cannot read, and whether burstd's
+    darktable plugin is installed. Exit codes: 0 running and healthy, 1 running with problems (file
+    errors it met in the last hour among them), 3 not running. Example: burstd status --json"""
     from burstd import status
+    from burstd.darktable import plugin
 
-    info = status.gather(args.cache or configured_cache(args.config), darktable=darktable_state(args.config))
+    darktable_config = darktable_dir(args.config)
+    installed = plugin.state(darktable_config) if darktable_config.is_dir() else None  # no darktable: no line
+    info = status.gather(args.cache or configured_cache(args.config), darktable=darktable_state(args.config),
+                         plugin=installed)
     if args.json:
         print_json(info, default=str)
     else:

@@ -21,6 +21,8 @@ from pathlib import Path, PurePath
 from burstd.config.files import DaemonConfig, FolderSettings, folder_settings
 from burstd.daemon.arrivals import Session
 from burstd.daemon.intake import stat_of
+from burstd.darktable.lock import default_config_dir
+from burstd.darktable.rc import import_rating
 from burstd.discover import Candidate, discover
 from burstd.errors import BurstdError, ConfigError
 from burstd.models import FileProblem, ScanSettings
@@ -109,7 +111,9 @@ def daemon_settings(folder: Path, config: DaemonConfig) -> FolderSettings:
     """`folder`'s settings as the daemon applies them: written for real, one folder at a time.
     Raises ConfigError when a `.burstd.toml` on the way is invalid."""
     settings = folder_settings(folder, config)[0]
-    return replace(settings, scan=replace(settings.scan, dry_run=False, force=False, recursive=False))
+    darktable_rating = import_rating(config.darktable_config or default_config_dir())
+    scan = replace(settings.scan, dry_run=False, force=False, recursive=False, darktable_rating=darktable_rating)
+    return replace(settings, scan=scan)
 
 
 class QuietTimes:

@@ -26,7 +26,7 @@ import hashlib
 import os
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -83,14 +83,18 @@ def write_sidecar(
     exclude: bool = False,
     journal: Journal | None = None,
     memo: xmp.SidecarMemo | None = None,
+    darktable_rating: int | None = None,
 ) -> SidecarWrite:
     """Create or update the sidecar at `path` with burstd's `fields`, as `policy` decides.
 
-    `memo`, what burstd last knew of it, spares the read while its fingerprint still holds. Every
-    problem comes back as a FAILED outcome, with the sidecar left as it was.
+    `memo`, what burstd last knew of it, spares the read while its fingerprint still holds;
+    `darktable_rating`, the rating darktable gives at import, tells its untouched default from a
+    rating set by hand (`xmp.is_import_default`). Every problem comes back as a FAILED outcome, with
+    the sidecar left as it was.
     """
     try:
-        return _write(path, fields, force=force, dry_run=dry_run, exclude=exclude, journal=journal, memo=memo)
+        return _write(path, fields, force=force, dry_run=dry_run, exclude=exclude, journal=journal, memo=memo,
+                      darktable_rating=darktable_rating)
     except SidecarError as err:
         folder_wide = isinstance(err, SidecarFolderError)
         return SidecarWrite(SidecarOutcome(path, SidecarAction.FAILED, err.reason, folder_wide=folder_wide), None)
@@ -107,17 +111,20 @@ def _write(
     exclude: bool,
     journal: Journal | None,
     memo: xmp.SidecarMemo | None,
+    darktable_rating: int | None,
 ) -> SidecarWrite:
     """`write_sidecar`, raising SidecarError or OSError: decide unread if possible, else read, decide, apply."""
     held = memo if memo is not None and not exclude and fingerprint(path) == memo.fingerprint else None
     exists = exclude and os.path.lexists(path)
     known = None if held is None else held.state
-    early = policy.decide_unread(fields, exclude=exclude, exists=exists, known=known, force=force)
+    early = policy.decide_unread(
+        fields, exclude=exclude, exists=exists, known=known, force=force, darktable_rating=darktable_rating
+    )
     if early is not None:
         return SidecarWrite(early.outcome(path), held)
     snapshot = _snapshot(path)
-    state = None if snapshot is None else read_state(path, snapshot.data)
-    decision = policy.decide(state, fields, force=force, dry_run=dry_run)
+    state = None if snapshot is None else _state_of(path, snapshot)
+    decision = policy.decide(state, fields, force=force, dry_run=dry_run, darktable_rating=darktable_rating)
     if decision.leaves_alone:
         assert snapshot is not None and state is not None
         return SidecarWrite(decision.outcome(path), None if dry_run else _memo_of(snapshot, state))
@@ -137,7 +144,12 @@ def _write(
 def read_sidecar(path: Path) -> xmp.SidecarState | None:
     """What the sidecar at `path` says about burstd's properties; None when there is none."""
     snapshot = _snapshot(path)
-    return None if snapshot is None else read_state(path, snapshot.data)
+    return None if snapshot is None else _state_of(path, snapshot)
+
+
+def _state_of(path: Path, snapshot: _Snapshot) -> xmp.SidecarState:
+    """The sidecar's state as read, with when the file was written (see `xmp.is_import_default`)."""
+    return replace(read_state(path, snapshot.data), written_ns=snapshot.mtime_ns)
 
 
 def known_state(path: Path, memo: xmp.SidecarMemo | None) -> tuple[xmp.SidecarState | None, xmp.SidecarMemo | None]:
@@ -150,7 +162,7 @@ def known_state(path: Path, memo: xmp.SidecarMemo | None) -> tuple[xmp.SidecarSt
     snapshot = _snapshot(path)
     if snapshot is None:
         return None, None
-    state = read_state(path, snapshot.data)
+    state = _state_of(path, snapshot)
     return state, _memo_of(snapshot, state)
 
 
@@ -174,7 +186,7 @@ def _memo_after_write(path: Path) -> xmp.SidecarMemo | None:
         snapshot = _snapshot(path)
         if snapshot is None:
             return None
-        return _memo_of(snapshot, packet.read_packet(snapshot.data))
+        return _memo_of(snapshot, replace(packet.read_packet(snapshot.data), written_ns=snapshot.mtime_ns))
     except (SidecarError, xmp.XmpError, OSError):
         return None
 

@@ -21,6 +21,7 @@ from burstd.sidecar.xmp import (
     ARRAYS,
     BLANK_PACKET,
     BURSTD_RATING,
+    HISTORY,
     META_NS,
     RATING,
     RDF_NS,
@@ -48,6 +49,7 @@ def read_packet(data: bytes) -> SidecarState:
         burstd_rating=_parse_rating(values.get(BURSTD_RATING), "burstd:Rating"),
         values=values,
         arrays={key: tuple(item.value for item in array.items) for key, array in scan.arrays.items()},
+        darktable_history=scan.darktable_history,
     )
 
 
@@ -189,6 +191,7 @@ class _Scan:
     found: dict[str, _Spot] = field(default_factory=dict)
     holder: dict[str, int] = field(default_factory=dict)  # simple key -> index of its description
     arrays: dict[str, _Array] = field(default_factory=dict)
+    darktable_history: int = 0  # items of darktable:history (counted, never read or edited)
 
 
 def _scan(data: bytes) -> _Scan:
@@ -268,6 +271,12 @@ class _Scanner:
             elif (uri, local) in _ARRAY_OF:
                 role = "array"
                 self.array = _Array(_ARRAY_OF[uri, local], _space_before(self.data, at))
+            elif (uri, local) == HISTORY:
+                role = "history"
+        elif parent == "history" and (uri, local) in ((RDF_NS, "Seq"), (RDF_NS, "Bag")):
+            role = "history-items"
+        elif parent == "history-items" and (uri, local) == (RDF_NS, "li"):
+            self.scan.darktable_history += 1
         elif parent == "array" and self.array is not None:
             if self.array.container is not None or (uri, local) not in ((RDF_NS, "Bag"), (RDF_NS, "Seq"), (RDF_NS, "Alt")):
                 raise XmpError(f"{_pretty(self.array.key)} is not an array of text")

@@ -42,7 +42,13 @@ class Decision:
 
 
 def decide_unread(
-    fields: SidecarFields, *, exclude: bool, exists: bool, known: SidecarState | None, force: bool
+    fields: SidecarFields,
+    *,
+    exclude: bool,
+    exists: bool,
+    known: SidecarState | None,
+    force: bool,
+    darktable_rating: int | None = None,
 ) -> Decision | None:
     """The decision that needs no read of the sidecar; None when it must be read.
 
@@ -54,13 +60,21 @@ def decide_unread(
         return Decision(SidecarAction.EXCLUDED) if exists else None
     if known is None:
         return None
-    decision = decide(known, fields, force=force, dry_run=False)
+    decision = decide(known, fields, force=force, dry_run=False, darktable_rating=darktable_rating)
     return decision if decision.leaves_alone else None
 
 
-def decide(state: SidecarState | None, fields: SidecarFields, *, force: bool, dry_run: bool) -> Decision:
-    """What to do with a sidecar whose state is `state` (None: there is none yet)."""
-    plan = plan_sidecar(state, fields, force=force)
+def decide(
+    state: SidecarState | None,
+    fields: SidecarFields,
+    *,
+    force: bool,
+    dry_run: bool,
+    darktable_rating: int | None = None,
+) -> Decision:
+    """What to do with a sidecar whose state is `state` (None: there is none yet). `darktable_rating`,
+    the rating darktable gives at import, tells its untouched default from a rating set by hand."""
+    plan = plan_sidecar(state, fields, force=force, darktable_rating=darktable_rating)
     previous = None if state is None else state.rating
     if plan.action is PlanAction.KEEP_MANUAL:
         return Decision(SidecarAction.KEPT_MANUAL, plan, previous_rating=previous)

@@ -57,6 +57,8 @@ LABEL = "Xmp.xmp.Label"
 SUBJECT = "Xmp.dc.subject"
 HIERARCHICAL_SUBJECT = "Xmp.lr.hierarchicalSubject"
 COLOR_LABELS = "Xmp.darktable.colorlabels"
+IMPORT_TIMESTAMP = "Xmp.darktable.import_timestamp"
+HISTORY = (DARKTABLE_NS, "history")  # darktable's edit history: an rdf:Seq burstd only counts
 
 # Every property burstd always writes, in the order it writes them: key -> (namespace URI, usual prefix, name).
 OWNED: dict[str, tuple[str, str, str]] = {
@@ -74,8 +76,12 @@ OPTIONAL: dict[str, tuple[str, str, str]] = {
     BURSTD_PICK_LABEL: (BURSTD_NS, BURSTD_PREFIX, "PickLabel"),
     PICK_LABEL: (DIGIKAM_NS, "digiKam", "PickLabel"),
 }
-# Every simple property burstd reads: its own, and `xmp:Label` (never written: it overrides darktable's labels).
-SIMPLE: dict[str, tuple[str, str, str]] = {**OWNED, **OPTIONAL, LABEL: (XMP_NS, "xmp", "Label")}
+# Every simple property burstd reads: its own, and two it never writes: `xmp:Label` (it overrides
+# darktable's labels) and `darktable:import_timestamp` (see `is_import_default`).
+SIMPLE: dict[str, tuple[str, str, str]] = {
+    **OWNED, **OPTIONAL, LABEL: (XMP_NS, "xmp", "Label"),
+    IMPORT_TIMESTAMP: (DARKTABLE_NS, "darktable", "import_timestamp"),
+}
 # Arrays burstd adds entries to: key -> (namespace URI, usual prefix, name, container).
 ARRAYS: dict[str, tuple[str, str, str, str]] = {
     SUBJECT: (DC_NS, "dc", "subject", "Bag"),
@@ -101,6 +107,8 @@ class SidecarState:
     burstd_rating: int | None  # burstd:Rating: the rating burstd wrote last time
     values: Mapping[str, str] = field(default_factory=dict)  # every simple key of SIMPLE present -> its text
     arrays: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # every key of ARRAYS present -> its items
+    darktable_history: int = 0  # entries of darktable:history, darktable's edit history
+    written_ns: int | None = None  # the file's mtime when it was read (None: not known)
 
 
 EMPTY = SidecarState(None, None)
@@ -164,13 +172,56 @@ def owned_values(fields: SidecarFields) -> dict[str, str]:
     }
 
 
-def is_manual(state: SidecarState) -> bool:
+def is_manual(state: SidecarState, darktable_rating: int | None = None) -> bool:
     """Whether the sidecar's rating was set by the photographer (or another tool), not by burstd.
 
-    A rating burstd did not write (none recorded, or a different one) is theirs; a sidecar with no
-    xmp:Rating at all has nothing to protect.
+    A rating burstd did not write (none recorded, or a different one) is theirs, unless it is
+    darktable's untouched import default (`is_import_default`; `darktable_rating` is the rating
+    darktable gives at import, None when not known); a sidecar with no xmp:Rating at all has nothing
+    to protect.
     """
-    return state.rating is not None and state.burstd_rating != state.rating
+    if state.rating is None or state.burstd_rating == state.rating:
+        return False
+    return not is_import_default(state, darktable_rating)
+
+
+# darktable stamps an image's import time and writes its sidecar moments later; a sidecar written
+# further from that time than this has been rewritten since (or copied, or lives on a disk with
+# another clock): its rating is then taken as the photographer's.
+IMPORT_WRITE_SECONDS = 5.0
+_GLIB_EPOCH = 62_135_596_800  # seconds from 0001-01-01, where darktable's timestamps start, to 1970-01-01 UTC
+_BURSTD_KEYS = tuple(key for key, (uri, _prefix, _name) in SIMPLE.items() if uri == BURSTD_NS)
+
+
+def is_import_default(state: SidecarState, darktable_rating: int | None) -> bool:
+    """Whether the sidecar is darktable's own, untouched since it imported the image, so that its
+    rating is darktable's default (`darktable_rating`), not anyone's choice.
+
+    darktable imports an image before burstd has rated it (the photographer imported while the card
+    was still being copied) and writes a sidecar holding the rating it gives every import, 1 star
+    unless changed in its import module. It rewrites that sidecar whenever the image changes in
+    darktable, a rating set by hand included. So the default is: darktable's import time
+    (`darktable:import_timestamp`) in the sidecar and the file written within
+    IMPORT_WRITE_SECONDS of it, no edit history, none of burstd's properties, and `xmp:Rating` equal
+    to `darktable_rating`. Anything else is the photographer's.
+    """
+    if darktable_rating is None or state.rating != darktable_rating or state.darktable_history:
+        return False
+    if any(key in state.values for key in _BURSTD_KEYS):
+        return False
+    imported = _import_seconds(state.values.get(IMPORT_TIMESTAMP))
+    if imported is None or state.written_ns is None:
+        return False
+    return abs(state.written_ns / 1e9 - imported) <= IMPORT_WRITE_SECONDS
+
+
+def _import_seconds(text: str | None) -> float | None:
+    """darktable's timestamp (microseconds since 0001-01-01 UTC) in seconds since the epoch; None when unset."""
+    try:
+        micro = int((text or "").strip())
+    except ValueError:
+        return None
+    return micro / 1e6 - _GLIB_EPOCH if micro > 0 else None
 
 
 def burstd_traces(state: SidecarState) -> tuple[str, ...]:
@@ -223,10 +274,13 @@ def flat_keywords(tags: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def plan_sidecar(state: SidecarState | None, fields: SidecarFields, *, force: bool) -> Plan:
-    """Decide what to do with one sidecar; `state` is None when there is no sidecar yet."""
+def plan_sidecar(
+    state: SidecarState | None, fields: SidecarFields, *, force: bool, darktable_rating: int | None = None
+) -> Plan:
+    """Decide what to do with one sidecar; `state` is None when there is no sidecar yet.
+    `darktable_rating`: the rating darktable gives at import (see `is_manual`)."""
     wanted = owned_values(fields)
-    if state is not None and is_manual(state) and not force:
+    if state is not None and is_manual(state, darktable_rating) and not force:
         return Plan(PlanAction.KEEP_MANUAL)
     current = state or EMPTY
     updates = {key: text for key, text in wanted.items() if current.values.get(key) != text}

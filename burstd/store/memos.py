@@ -26,11 +26,14 @@ class SidecarMemos:
         memos: dict[Path, SidecarMemo] = {}
         for key, size, mtime, ino, state in self.db.rows_by_path("sidecars", "path, size, mtime_ns, ino, state", wanted):
             data = json.loads(state)
+            if "darktable_history" not in data:
+                continue  # from a burstd that did not read what tells darktable's import default: read again
             memos[wanted[key]] = SidecarMemo(
                 (size, mtime, ino),
                 SidecarState(
                     data["rating"], data["burstd_rating"], data["values"],
-                    {name: tuple(items) for name, items in data.get("arrays", {}).items()},  # absent before v0.2
+                    {name: tuple(items) for name, items in data["arrays"].items()},
+                    data["darktable_history"], written_ns=mtime,  # the memo holds while the mtime does
                 ),
             )
         return memos
@@ -42,7 +45,8 @@ class SidecarMemos:
                 "ino": memo.fingerprint[2],
                 "state": json.dumps({"rating": memo.state.rating, "burstd_rating": memo.state.burstd_rating,
                                      "values": dict(memo.state.values),
-                                     "arrays": {k: list(v) for k, v in memo.state.arrays.items()}}),
+                                     "arrays": {k: list(v) for k, v in memo.state.arrays.items()},
+                                     "darktable_history": memo.state.darktable_history}),
             }
             for path, memo in memos
         ]
