@@ -115,9 +115,9 @@ def scanned_card(burstd, card: Path) -> dict:
 
 def test_import_groups_each_burst_under_its_pick(burstd, tmp_path: Path) -> None:
     report = scanned_card(burstd, tmp_path / "card")
-    bursts = [b for b in report["bursts"] if b["size"] > 1]
-    singles = [b for b in report["bursts"] if b["size"] == 1]
-    assert len(bursts) == 3 and len(singles) == 1, report["bursts"]
+    bursts = [b for b in report["groups"] if b["size"] > 1]
+    singles = [b for b in report["groups"] if b["size"] == 1]
+    assert len(bursts) == 3 and len(singles) == 1, report["groups"]
     conf = tmp_path / "darktable"
     install(burstd, conf)
 
@@ -144,7 +144,7 @@ def test_other_sets_are_grouped_under_their_first_frame(burstd, tmp_path: Path) 
     card.mkdir()
     shots = [make_burst(card, DATA / source, [0.0], start=T0.replace(minute=minute), first_number=number, size=(600, 400))[0]
              for source, minute, number in [("BlueSquare.jpg", 42, 41), ("pcb_005.JPG", 41, 42), ("step5.jpg", 43, 43)]]
-    assert burstd.json("scan", card)["summary"]["singletons"] == 3
+    assert burstd.json("scan", card)["summary"]["single_shots"] == 3
     for shot in shots:
         sidecar = shot.with_name(shot.name + ".xmp")
         keyword = ArrayEdit((), ("burstd|bracket|2026-11-24 DSC_0042-0badcafe",))
@@ -222,11 +222,11 @@ def test_refresh_brings_burstds_ratings_into_an_early_import(burstd, tmp_path: P
     # burstd rates: darktable's untouched default is not a rating set by hand; DSC_0020's is.
     options = ("--reject-below", "0.2", "--pick-label", "green")
     scan = burstd.json("scan", card, *options)
-    actions = {Path(o["path"]).name: o["action"] for b in scan["bursts"] for m in b["members"] for o in m["sidecars"]}
+    actions = {Path(o["path"]).name: o["action"] for b in scan["groups"] for m in b["members"] for o in m["sidecars"]}
     assert actions.pop("DSC_0020.JPG.xmp") == "kept-manual"
     assert set(actions.values()) == {"updated"}, actions
     wanted = intended(card)
-    burst = next(b for b in scan["bursts"] if b["size"] == 6)
+    burst = next(b for b in scan["groups"] if b["size"] == 6)
     pick = next(Path(m["path"]).name for m in burst["members"] if m["rank"] == 1)
     by_hand = next(Path(m["path"]).name for m in burst["members"] if m["rank"] == 2)
     assert wanted[pick][2] == {2} and any(w[1] for w in wanted.values())  # a green pick label, a reject
