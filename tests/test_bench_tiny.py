@@ -18,9 +18,15 @@ from pathlib import Path
 import pytest
 
 from tests.bench.cardgen import generate
+from tests.bench.render import PHOTOS
 from tests.bench.score import predictions, score_run
 
-pytestmark = pytest.mark.slow  # generates and scans a benchmark card
+pytestmark = [
+    pytest.mark.slow,  # generates and scans a benchmark card
+    # The card is made from the real photos of ../shared/photos (research data, never copied into the
+    # project); a checkout without them cannot make it.
+    pytest.mark.skipif(not PHOTOS.is_dir(), reason=f"the benchmark card needs the real photos in {PHOTOS}"),
+]
 
 
 @pytest.fixture(scope="module")
