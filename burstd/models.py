@@ -4,7 +4,7 @@ Nothing here touches the disk. `Analysis` is what analysing one image file yield
 stores); a `Shot` is one photograph, which may be several files (a RAW and its JPEG); a `Burst` is a run
 of shots of one moment; `SidecarFields` is what burstd owns inside an XMP sidecar, and
 `SidecarOutcome` says what happened to one sidecar. The choice lists of the settings (`Method`,
-`Scheme`, `SidecarStyle`, `Colour`) live here once, as `StrEnum`s: their members equal their strings,
+`Scheme`, `SidecarStyle`, `Colour`, `Kind`, `SetPolicy`) live here once, as `StrEnum`s: their members equal their strings,
 so the command line, the configuration files, the cache and JSON output all see plain strings.
 """
 
@@ -47,11 +47,62 @@ class Colour(StrEnum):
     PURPLE = "purple"
 
 
+class Kind(StrEnum):
+    """What a group of shots is. A burst is ranked and culled; the other kinds are sets shot to be
+    merged later (an HDR, a focus stack, a panorama): every frame of them is needed."""
+
+    BURST = "burst"
+    BRACKET = "bracket"  # the same framing at stepped exposures
+    FOCUS_STACK = "focus-stack"  # the same framing, the sharp plane moving from frame to frame
+    PANORAMA = "panorama"  # a sweep: consecutive frames overlap after a consistent shift
+
+
+class SetPolicy(StrEnum):
+    """What becomes of a bracket, focus stack or panorama (`sets` in the config, `scan --sets`)."""
+
+    KEEP = "keep"  # every frame gets the same rating (`set_rating`): nothing to cull
+    RANK = "rank"  # ranked like a burst (burstd 1's behaviour)
+
+
+class EyeState(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    UNKNOWN = "unknown"  # no eye model result (face too small, turned away, landmarks failed)
+
+
 class TimeSource(StrEnum):
     """Where a shot's capture time came from."""
 
     EXIF = "exif"  # DateTimeOriginal (+ SubSecTimeOriginal, + OffsetTimeOriginal)
     MTIME = "mtime"  # no usable EXIF time: the file's mtime, which a card copy may have reset
+
+
+@dataclass(frozen=True, slots=True)
+class Face:
+    """One face found in an image. Coordinates are in the full image's pixels, as stored (before
+    any EXIF orientation is applied), so they line up with `Analysis.width` x `Analysis.height`."""
+
+    box: tuple[int, int, int, int]  # x, y, w, h
+    score: float  # the detector's confidence, 0..1
+    eyes: EyeState = EyeState.UNKNOWN
+    openness: float | None = None  # eyelid gap over eye width, the more open eye of the two
+    sharpness: float | None = None  # focus measure over the eyes' region (comparable within a burst only)
+
+
+@dataclass(frozen=True, slots=True)
+class Declared:
+    """What the camera itself says about how a frame was shot (its makernote, or Apple's fields).
+    Empty values: the file does not say. What the camera declares wins over what pixels suggest."""
+
+    drive: str = ""  # "single", "continuous" (a burst), "bracket", ... as burstd names them
+    sequence: int | None = None  # the frame's number within its burst or sequence (1-based)
+    bracket: str = ""  # "exposure" or "focus" when the frame belongs to a bracketing series
+    bracket_step: float | None = None  # EV between frames of an exposure bracket
+    group_id: str = ""  # an identifier shared by the frames of one series (Apple's BurstUUID)
+    af_point: tuple[float, float] | None = None  # the focus point, as fractions (x, y) of width and height
+
+    def __bool__(self) -> bool:
+        return self != Declared()
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +127,13 @@ class Analysis:
     tiles: tuple[float, ...] = ()  # focus measure per tile, row-major, `grid` rows x columns
     grid: tuple[int, int] = (0, 0)
     source: str = ""  # which pixels were analysed: "jpeg/4", "raw-preview/2", "raw-halfsize", ...
+    # A small grey copy of the reduced image (`features.THUMB_LONG_SIDE` on its long side, row-major
+    # uint8), for comparisons between frames that hashes cannot make: shifts (panoramas), content
+    # under another exposure (brackets), the region that moves between frames (a moving subject).
+    thumb: bytes = b""
+    thumb_size: tuple[int, int] = (0, 0)  # width, height of `thumb`
+    faces: tuple[Face, ...] = ()  # largest first
+    declared: Declared = Declared()
 
     @property
     def known_time(self) -> float | None:
@@ -104,10 +162,12 @@ class Shot:
 
 @dataclass(frozen=True, slots=True)
 class Burst:
-    """Shots of one moment, in capture order."""
+    """A group of shots in capture order: a burst (shots of one moment) or a set (`Kind`). Single
+    shots are bursts of one."""
 
     id: str
     shots: tuple[Shot, ...]
+    kind: Kind = Kind.BURST
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,3 +258,6 @@ class ScanSettings:
     # The rating darktable gives an image at import (its darktablerc): a sidecar darktable wrote with
     # it, untouched since, is not a rating set by hand. None: not known, so every rating is theirs.
     darktable_rating: int | None = None
+    sets: SetPolicy = SetPolicy.KEEP  # brackets, focus stacks and panoramas: kept whole, or ranked
+    set_rating: int | None = None  # the rating of every frame of a kept set; None: max_rank
+    reject_closed_eyes: bool = False  # reject frames of a burst with closed eyes while one has them open

@@ -13,7 +13,7 @@ from burstd.store import Store
 from burstd.store.analyses import ANALYSIS_VERSION, CacheEntry
 from burstd.store.database import default_cache_path
 from burstd.errors import CacheError
-from burstd.models import Analysis, TimeSource
+from burstd.models import Analysis, Declared, EyeState, Face, TimeSource
 
 A = Analysis(6000, 4000, 1795961187.25, TimeSource.EXIF, make="Canon", model="R5", serial="1", lens="RF 50",
              exposure_time=0.001, aperture=1.8, iso=100, exposure_bias=-0.3, phash=0xFFFF_0000_FFFF_0001,
@@ -31,6 +31,21 @@ def test_round_trip_and_invalidation(tmp_path: Path) -> None:
         assert hit[tmp_path / "notes.txt"].kind == "none"
         assert store.analyses.lookup([(photo, 10, 112)]) == {}  # mtime changed: a miss
         assert store.analyses.lookup([(photo, 11, 111)]) == {}  # size changed: a miss
+
+
+def test_faces_camera_declarations_and_thumbnail_come_back_as_saved(tmp_path: Path) -> None:
+    rich = Analysis(
+        4000, 3000, 1.0, TimeSource.MTIME, thumb=bytes(range(128)) * 96, thumb_size=(128, 96),
+        faces=(Face((10, 20, 300, 310), 0.93, EyeState.CLOSED, 0.04, 12.5), Face((900, 40, 80, 90), 0.71)),
+        declared=Declared("continuous", 3, "exposure", 0.7, "B1D2-UUID", (0.25, 0.5)),
+    )
+    plain = Analysis(10, 10, 2.0, TimeSource.EXIF)
+    with Store.open(tmp_path / "c.sqlite3") as store:
+        store.analyses.save([(tmp_path / "a.jpg", 1, 1, CacheEntry("jpeg", rich)), (tmp_path / "b.jpg", 1, 1, CacheEntry("jpeg", plain))])
+    with Store.open(tmp_path / "c.sqlite3") as store:
+        hit = store.analyses.lookup([(tmp_path / "a.jpg", 1, 1), (tmp_path / "b.jpg", 1, 1)])
+    assert hit[tmp_path / "a.jpg"].analysis == rich
+    assert hit[tmp_path / "b.jpg"].analysis == plain
 
 
 def test_wal_private_and_versioned(tmp_path: Path) -> None:

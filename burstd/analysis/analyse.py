@@ -59,6 +59,8 @@ def analyse_file(path: Path, mtime_ns: int, *, with_orb: bool = False) -> tuple[
         tiles=features.tiles,
         grid=features.grid,
         source=decoded.source,
+        thumb=features.thumb,
+        thumb_size=features.thumb_size,
     )
     orb = orb_descriptors(decoded.grey) if with_orb else None
     return kind, analysis, orb

@@ -15,6 +15,9 @@ from PIL import Image
 # Tiles across the long side of the image; the short side gets proportionally fewer.
 TILES_LONG_SIDE = 8
 HASH_BITS = 64
+# The long side of `Analysis.thumb`: enough to measure a panorama's shift to about 1 % of the frame
+# and to see a moving subject, small enough (about 11 KB) to keep in the cache for every file.
+THUMB_LONG_SIDE = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +26,8 @@ class PixelFeatures:
     dhash: int
     tiles: tuple[float, ...]
     grid: tuple[int, int]
+    thumb: bytes
+    thumb_size: tuple[int, int]  # width, height
 
 
 def measure(grey: np.ndarray) -> PixelFeatures:
@@ -32,12 +37,31 @@ def measure(grey: np.ndarray) -> PixelFeatures:
     small = cv2.resize(grey[: max(64, h // 64 * 64), : max(64, w // 64 * 64)], (64, 64), interpolation=cv2.INTER_AREA)
     thumb = Image.fromarray(small)
     tiles, grid = focus_tiles(grey)
+    small_thumb = thumbnail(grey)
     return PixelFeatures(
         phash=_hash_int(imagehash.phash(thumb)),
         dhash=_hash_int(imagehash.dhash(thumb)),
         tiles=tiles,
         grid=grid,
+        thumb=small_thumb.tobytes(),
+        thumb_size=(small_thumb.shape[1], small_thumb.shape[0]),
     )
+
+
+def thumbnail(grey: np.ndarray, long_side: int = THUMB_LONG_SIDE) -> np.ndarray:
+    """The reduced grey image shrunk (area average) to `long_side` pixels on its long side."""
+    h, w = grey.shape
+    scale = long_side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+
+
+def thumb_array(thumb: bytes, size: tuple[int, int]) -> np.ndarray:
+    """`Analysis.thumb` back as a 2-D uint8 array (empty when the analysis has none)."""
+    w, h = size
+    if not thumb or w * h != len(thumb):
+        return np.zeros((0, 0), dtype=np.uint8)
+    return np.frombuffer(thumb, dtype=np.uint8).reshape(h, w)
 
 
 def focus_tiles(grey: np.ndarray) -> tuple[tuple[float, ...], tuple[int, int]]:

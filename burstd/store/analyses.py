@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from burstd.models import Analysis, TimeSource
+from burstd.models import Analysis, Declared, EyeState, Face, TimeSource
 from burstd.store.database import Database, path_key
 
 # Bump when the analysis itself changes (decode scale, focus measure, hashes): old rows become misses.
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3
 NOT_AN_IMAGE = "none"
 
 
@@ -42,15 +42,15 @@ class Analyses:
         """Entries still valid for these (path, size, mtime_ns) triples."""
         wanted = {path_key(p): (p, size, mtime) for p, size, mtime in paths}
         found: dict[Path, CacheEntry] = {}
-        columns = "path, size, mtime_ns, kind, version, analysis, tiles, orb"
-        for key, size, mtime, kind, version, analysis, tiles, orb in self.db.rows_by_path("files", columns, wanted):
+        columns = "path, size, mtime_ns, kind, version, analysis, tiles, orb, thumb"
+        for key, size, mtime, kind, version, analysis, tiles, orb, thumb in self.db.rows_by_path("files", columns, wanted):
             path, want_size, want_mtime = wanted[key]
             if size != want_size or mtime != want_mtime:
                 continue
             if kind == NOT_AN_IMAGE:
                 found[path] = CacheEntry(kind, None)
             elif version == ANALYSIS_VERSION:
-                found[path] = CacheEntry(kind, _load_analysis(analysis, tiles), orb)
+                found[path] = CacheEntry(kind, _load_analysis(analysis, tiles, thumb), orb)
         return found
 
     def save(self, entries: Iterable[tuple[Path, int, int, CacheEntry]]) -> None:
@@ -62,7 +62,8 @@ class Analyses:
                 "version": ANALYSIS_VERSION,
                 "analysis": None if entry.analysis is None else _dump_analysis(entry.analysis),
                 "tiles": None if entry.analysis is None else np.asarray(entry.analysis.tiles, dtype=np.float32).tobytes(),
-                "orb": entry.orb, "analysed_at": now,
+                "orb": entry.orb, "thumb": None if entry.analysis is None else entry.analysis.thumb,
+                "analysed_at": now,
             }
             for path, size, mtime, entry in entries
         ]
@@ -80,11 +81,33 @@ _SCALARS = (
 def _dump_analysis(a: Analysis) -> str:
     data = {name: getattr(a, name) for name in _SCALARS}
     # JSON cannot hold 64-bit unsigned ints reliably everywhere: keep hashes as hex text.
-    data.update(time_source=a.time_source.value, phash=f"{a.phash:016x}", dhash=f"{a.dhash:016x}", grid=list(a.grid))
+    data.update(time_source=a.time_source.value, phash=f"{a.phash:016x}", dhash=f"{a.dhash:016x}", grid=list(a.grid),
+                thumb_size=list(a.thumb_size), faces=[_dump_face(f) for f in a.faces])
+    if a.declared:
+        data["declared"] = _dump_declared(a.declared)
     return json.dumps(data, separators=(",", ":"))
 
 
-def _load_analysis(text: str, tiles: bytes | None) -> Analysis:
+def _dump_face(f: Face) -> dict:
+    return {"box": list(f.box), "score": f.score, "eyes": f.eyes.value, "openness": f.openness, "sharpness": f.sharpness}
+
+
+def _load_face(d: dict) -> Face:
+    return Face(tuple(d["box"]), d["score"], EyeState(d["eyes"]), d["openness"], d["sharpness"])
+
+
+def _dump_declared(d: Declared) -> dict:
+    return {"drive": d.drive, "sequence": d.sequence, "bracket": d.bracket, "bracket_step": d.bracket_step,
+            "group_id": d.group_id, "af_point": None if d.af_point is None else list(d.af_point)}
+
+
+def _load_declared(d: dict) -> Declared:
+    af = d.get("af_point")
+    return Declared(d["drive"], d["sequence"], d["bracket"], d["bracket_step"], d["group_id"],
+                    None if af is None else (float(af[0]), float(af[1])))
+
+
+def _load_analysis(text: str, tiles: bytes | None, thumb: bytes | None) -> Analysis:
     data = json.loads(text)
     return Analysis(
         **{name: data[name] for name in _SCALARS},
@@ -93,4 +116,8 @@ def _load_analysis(text: str, tiles: bytes | None) -> Analysis:
         dhash=int(data["dhash"], 16),
         grid=tuple(data["grid"]),
         tiles=tuple(float(v) for v in np.frombuffer(tiles or b"", dtype=np.float32)),
+        thumb=thumb or b"",
+        thumb_size=tuple(data["thumb_size"]),
+        faces=tuple(_load_face(f) for f in data["faces"]),
+        declared=_load_declared(data["declared"]) if "declared" in data else Declared(),
     )

@@ -75,8 +75,13 @@ def _create_failures(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX failures_folder ON failures (folder)")
 
 
+def _add_thumbnails(db: sqlite_utils.Database) -> None:
+    # A small grey copy of each analysed image (`Analysis.thumb`), for comparisons between frames.
+    db.execute("ALTER TABLE files ADD COLUMN thumb BLOB")
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _create_files, _create_sidecars, _create_daemon_tables, _create_journal, _count_single_shots,
-    _create_failures,
+    _create_failures, _add_thumbnails,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
