@@ -12,13 +12,10 @@ from tests.bench import metrics
 from tests.bench.score import score_run
 
 
-def brute_pairs(truth: dict, pred: dict, dont_care=()) -> metrics.PairCounts:
+def brute_pairs(truth: dict, pred: dict) -> metrics.PairCounts:
     """The definition, pair by pair: what the counting shortcut must agree with."""
-    skip = {frozenset(p) for p in dont_care}
     tp = fp = fn = tn = 0
     for a, b in itertools.combinations(sorted(truth), 2):
-        if frozenset((a, b)) in skip:
-            continue
         t, p = truth[a] == truth[b], pred[a] == pred[b]
         tp += t and p
         fn += t and not p
@@ -51,8 +48,7 @@ def test_pair_counts_match_brute_force(seed):
     files = [f"f{i}" for i in range(rng.randint(2, 30))]
     truth = {f: str(rng.randint(0, 5)) for f in files}
     pred = {f: str(rng.randint(0, 5)) for f in files}
-    dont_care = rng.sample(list(itertools.combinations(files, 2)), k=min(5, len(files) - 1))
-    assert metrics.pair_counts(truth, pred, dont_care=dont_care) == brute_pairs(truth, pred, dont_care)
+    assert metrics.pair_counts(truth, pred) == brute_pairs(truth, pred)
 
 
 def test_ari_known_values():
@@ -65,14 +61,6 @@ def test_ari_known_values():
     pred6 = dict(zip("abcdef", "001122"))
     assert metrics.adjusted_rand_index(truth6, pred6) == pytest.approx(0.24242424242424243)
     assert metrics.adjusted_rand_index({"a": "1", "b": "2"}, {"a": "x", "b": "y"}) == 1.0
-
-
-def test_pan_dont_care_keeps_only_near_pairs_of_one_pan():
-    files = {
-        "p0": {"pan": ["pan1", 0.0]}, "p1": {"pan": ["pan1", 0.3]}, "p2": {"pan": ["pan1", 0.7]},
-        "q0": {"pan": ["pan2", 0.1]}, "x": {"pan": None},
-    }  # fmt: skip
-    assert metrics.pan_dont_care(files) == {("p0", "p1"), ("p1", "p2")}
 
 
 BURSTS = {
@@ -121,28 +109,37 @@ def _fake_report(groups: list[list[tuple[str, int, float]]]) -> dict:
 
 def test_score_run_on_a_fake_report():
     files = {
-        "A.JPG": {"shot": "A", "burst": "t1", "situation": "burst", "rank": 1, "pan": None},
-        "B.JPG": {"shot": "B", "burst": "t1", "situation": "burst", "rank": 2, "pan": None},
-        "C.JPG": {"shot": "C", "burst": "t2", "situation": "single", "rank": None, "pan": None},
-        "P0.JPG": {"shot": "P0", "burst": "p0", "situation": "pan", "rank": None, "pan": ["pan", 0.0]},
-        "P1.JPG": {"shot": "P1", "burst": "p1", "situation": "pan", "rank": None, "pan": ["pan", 0.4]},
-        "P2.JPG": {"shot": "P2", "burst": "p2", "situation": "pan", "rank": None, "pan": ["pan", 0.8]},
+        "A.JPG": {"shot": "A", "burst": "t1", "kind": "burst", "situation": "burst", "rank": 1},
+        "B.JPG": {"shot": "B", "burst": "t1", "kind": "burst", "situation": "burst", "rank": 2},
+        "C.JPG": {"shot": "C", "burst": "t2", "kind": "burst", "situation": "single", "rank": None},
+        "P0.JPG": {"shot": "P0", "burst": "p", "kind": "panorama", "situation": "pan", "rank": None},
+        "P1.JPG": {"shot": "P1", "burst": "p", "kind": "panorama", "situation": "pan", "rank": None},
+        "P2.JPG": {"shot": "P2", "burst": "p", "kind": "panorama", "situation": "pan", "rank": None},
     }
     bursts = {
-        "t1": {"situation": "burst", "rankable": True, "best": ["A.JPG"], "clearly": True, "files": ["A.JPG", "B.JPG"]},
-        "t2": {"situation": "single", "rankable": False, "best": ["C.JPG"], "clearly": False, "files": ["C.JPG"]},
+        "t1": {"kind": "burst", "situation": "burst", "rankable": True, "best": ["A.JPG"], "clearly": True,
+               "files": ["A.JPG", "B.JPG"], "shots": 2},
+        "t2": {"kind": "burst", "situation": "single", "rankable": False, "best": ["C.JPG"], "clearly": False,
+               "files": ["C.JPG"], "shots": 1},
+        "p": {"kind": "panorama", "situation": "pan", "rankable": False, "best": [], "clearly": False,
+              "files": ["P0.JPG", "P1.JPG", "P2.JPG"], "shots": 3},
     }  # fmt: skip
     report = _fake_report([
         [("A.JPG", 1, 1.0), ("B.JPG", 2, 0.4)], [("C.JPG", 1, 1.0)],
-        [("P0.JPG", 1, 1.0), ("P1.JPG", 2, 0.9), ("P2.JPG", 3, 0.8)],  # chained: P0-P2 share little
+        [("P0.JPG", 1, 1.0), ("P1.JPG", 2, 0.9)], [("P2.JPG", 1, 1.0)],  # the panorama split
     ])  # fmt: skip
     scored = score_run({"files": files, "bursts": bursts}, report)
     assert scored["missing"] == [] and scored["unexpected"] == []
     g = scored["grouping"]
-    assert g["pairs"] == {"tp": 1, "fp": 1, "fn": 0, "tn": 11}  # P0-P2 is the one false pair
-    assert g["ari"] == 1.0  # pans are left out of ARI
-    assert scored["situations"]["pan"]["apart"] == 0.0
+    assert g["pairs"] == {"tp": 2, "fp": 0, "fn": 2, "tn": 11}  # P0-P2 and P1-P2 kept apart
+    assert scored["grouping_bursts"]["f1"] == 1.0  # the burst files alone are grouped right
+    assert scored["situations"]["pan"]["recall"] == pytest.approx(1 / 3)
     assert scored["situations"]["burst"]["f1"] == 1.0
+    sets = scored["sets"]
+    assert sets["kinds"]["panorama"]["outcomes"] == {"split in 2": 1}
+    assert (sets["kinds"]["panorama"]["recall"], sets["kinds"]["panorama"]["precision"]) == (0.0, None)
+    assert (sets["kinds"]["burst"]["truth"], sets["kinds"]["burst"]["matched"]) == (1, 1)
+    assert sets["kinds"]["burst"]["predicted"] == 2  # the split panorama's pair was ranked as a burst
     r = scored["ranking"]
     assert (r["top1"], r["top1_clearly"]) == (1.0, 1.0)
     assert (r["shared_picks"], r["shared_picks_clearly"]) == (0, 0)

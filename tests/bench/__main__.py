@@ -176,10 +176,23 @@ def _f(value: float | None, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
+def _set_rows(sets: dict) -> list[tuple[str, str]]:
+    """Recognition per kind, what became of the truth groups of each kind, frames of sets culled."""
+    rows = []
+    for kind, k in sets["kinds"].items():
+        rows.append((f"{kind}: recognised P / R (true / predicted / matched groups)",
+                     f"{_f(k['precision'])} / {_f(k['recall'])} ({k['truth']} / {k['predicted']} / {k['matched']})"))
+        outcomes = ", ".join(f"{what} {n}" for what, n in k["outcomes"].items()) or "–"
+        rows.append((f"{kind}: what became of the true ones", outcomes))
+    per_kind = ", ".join(f"{kind} {k['culled']} of {k['files']}" for kind, k in sets["kinds"].items() if "culled" in k)
+    rows.append(("frames of sets culled (goal 0)", f"{sets['culled']} of {sets['set_files']} ({per_kind})"))
+    return rows  # fmt: skip
+
+
 def table(results: dict) -> str:
     """The one markdown table."""
     m, d, acc, sp = results["machine"], results["dataset"], results["accuracy"], results["speed"]
-    g, r, fl = acc["grouping"], acc["ranking"], sp["floor"]
+    g, gb, r, fl = acc["grouping"], acc["grouping_bursts"], acc["ranking"], sp["floor"]
     rows = [
         ("machine", f"{m['cpu']}, {m['cores']} cores, Python {m['python']}"),
         ("dataset", f"{d['profile']} seed {d['seed']}: {d['files']} files {d['width']}x{d['height']} q{d['quality']}, "
@@ -187,9 +200,11 @@ def table(results: dict) -> str:
         ("burstd exit code (cold / warm)", f"{results['exit_codes'][0]} / {results['exit_codes'][1]}"),
         ("grouping overall P / R / F1 / ARI",
          f"{_f(g['precision'])} / {_f(g['recall'])} / {_f(g['f1'])} / {_f(g['ari'])}"),
+        ("grouping, files of truth bursts, P / R / F1", " / ".join(_f(gb[k]) for k in ("precision", "recall", "f1"))),
     ]  # fmt: skip
+    rows += _set_rows(acc["sets"])
     for name, s in acc["situations"].items():
-        if s["recall"] is None:  # no pair belongs together (pans, singletons): only merges can be wrong
+        if s["recall"] is None:  # no pair belongs together (singletons): only merges can be wrong
             pairs = s["pairs"]
             rows.append((f"grouping {name} ({s['files']} files): pairs kept apart",
                          f"{_f(s['apart'])} ({pairs['fp']} of {pairs['fp'] + pairs['tn']} merged)"))  # fmt: skip

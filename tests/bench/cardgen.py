@@ -9,13 +9,17 @@ are already there for the same generator version, profile and seed. `plan.py` sa
 
 truth.json:
     {"version", "profile", "seed", "width", "height", "quality", "clearly_margin", "generation_seconds",
-     "files":  {name: {"shot", "burst", "situation", "body", "exif", "time", "blur_kind", "blur",
-                       "equivalent_sigma", "iso", "ev", "rank", "pan": [pan_id, offset] | null}},
-     "bursts": {id: {"situation", "files", "shots", "rankable", "best": [names], "clearly", "margin"}}}
-`rank` is the true sharpness rank of the file's shot inside its burst (1 = sharpest, ties share a
-rank, null when unknown or meaningless: brackets, pans, unranked frames of the real sequences).
-Pan frames each get a burst of their own; `pan` gives the offset from the pan's first frame in frame
-widths, and metrics ignore pairs of one pan closer than half a frame (see `metrics.pan_dont_care`).
+     "files":  {name: {"shot", "burst", "kind", "situation", "body", "exif", "time", "blur_kind", "blur",
+                       "equivalent_sigma", "iso", "ev", "bias", "exposure_time", "focus", "depth", "pose",
+                       "rank"}},
+     "bursts": {id: {"kind", "situation", "files", "shots", "rankable", "best": [names], "clearly", "margin"}}}
+A truth "burst" is any group, of the kind `kind` (`plan.KINDS`: burst, bracket, focus-stack,
+panorama; a single shot is a burst of one). What each file was rendered from: `ev` the exposure
+change in stops; `bias` and `exposure_time` (seconds) what its EXIF says (null without EXIF);
+`focus` the focus plane and `depth` the depth map ({"angle", "gamma"}, see `render.depth_map`) of a
+focus-stack frame; `pose` the view [cx, cy, view, roll] in source widths and degrees (`render.Pose`;
+null for real photos used as they are). `rank` is the true sharpness rank of the file's shot inside
+its burst (1 = sharpest, ties share a rank, null when unknown or meaningless: sets, real sequences).
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from tests.bench import render
 from tests.bench.files import Body, Exposure, camera_exif, set_card_mtime, write_dng, write_jpeg
 from tests.bench.plan import CLEARLY_MARGIN, Frame, capture_time, plan_card
 
-VERSION = 2  # bump when the plan or the pixels change: cached datasets are then regenerated
+VERSION = 3  # bump when the plan or the pixels change: cached datasets are then regenerated
 BODIES = {
     "A": Body("NIKON CORPORATION", "NIKON Z 6_2", "6012345", "NIKKOR Z 24-70mm f/4 S", "DSC_"),
     "B": Body("Canon", "Canon EOS R6", "032021001234", "RF24-105mm F4 L IS USM", "IMG_"),
@@ -60,6 +64,7 @@ PROFILES = {
     "tiny": Profile("tiny", "tiny", (480, 320), (480, 320), 90, False),
     "small": Profile("small", "full", (1200, 800), (1200, 800), 92, True),
     "24mp": Profile("24mp", "full", (6000, 4000), (1500, 1000), 95, False),
+    "sets": Profile("sets", "sets", (480, 320), (480, 320), 90, False),  # one of each set and look-alike
 }
 
 
@@ -78,6 +83,9 @@ def _pixels(frame: Frame, profile: Profile, rng: np.random.Generator) -> np.ndar
     k = rw / render.REF_WIDTH
     if frame.blur_kind == "defocus":
         img = render.defocus(img, frame.blur * k)
+    elif frame.blur_kind == "focus" and frame.depth and frame.focus is not None:
+        depth = render.depth_map(rw, rh, frame.depth.angle, frame.depth.gamma)
+        img = render.focus_blur(img, depth, frame.focus, frame.blur * k)
     elif frame.blur_kind == "motion":
         img = render.motion_blur(img, frame.blur * k, frame.blur_angle)
     img = render.exposure(img, frame.ev)
@@ -90,8 +98,7 @@ def _render_one(job: tuple[Frame, Profile, int, int, Path]) -> None:
     frame, profile, seed, index, card = job
     img = _pixels(frame, profile, np.random.default_rng([seed, index]))
     when = capture_time(frame)
-    shot = Exposure(when, Fraction(1, 250) * Fraction(2) ** int(frame.ev), Fraction(4), frame.iso,
-                    Fraction(frame.ev), frame.orientation)  # fmt: skip
+    shot = Exposure(when, frame.shutter, Fraction(4), frame.iso, _bias(frame), frame.orientation)
     body = BODIES[frame.body] if frame.body else None
     if frame.jpeg:
         jpeg = card / f"{frame.stem}.JPG"
@@ -101,6 +108,11 @@ def _render_one(job: tuple[Frame, Profile, int, int, Path]) -> None:
         dng = card / f"{frame.stem}.DNG"
         write_dng(dng, img, body, shot)
         set_card_mtime(dng, when)
+
+
+def _bias(frame: Frame) -> Fraction:
+    """The exposure bias as cameras write it: a rational in thirds or halves of a stop."""
+    return Fraction(frame.exif_bias).limit_denominator(6)
 
 
 def file_names(frame: Frame) -> list[str]:
@@ -130,7 +142,7 @@ def build_truth(frames: list[Frame], profile: Profile, seed: int) -> dict:
         sigmas = sorted(f.equivalent_sigma for f in members if f.equivalent_sigma is not None)
         margin = sigmas[1] - sigmas[0] if members[0].rankable and len(sigmas) >= 2 else None
         bursts[burst] = {
-            "situation": members[0].situation, "files": names, "shots": len(members),
+            "kind": members[0].kind, "situation": members[0].situation, "files": names, "shots": len(members),
             "rankable": members[0].rankable and len(members) > 1,
             "best": [n for f in members if ranks[f.stem] == 1 for n in file_names(f)],
             "clearly": margin is not None and margin >= CLEARLY_MARGIN, "margin": margin,
@@ -138,12 +150,16 @@ def build_truth(frames: list[Frame], profile: Profile, seed: int) -> dict:
         for f in members:
             for name in file_names(f):
                 files[name] = {
-                    "shot": f.stem, "burst": burst, "situation": f.situation,
+                    "shot": f.stem, "burst": burst, "kind": f.kind, "situation": f.situation,
                     "body": BODIES[f.body].model if f.body else None, "exif": f.body is not None,
                     "time": capture_time(f).isoformat(timespec="milliseconds"),
                     "blur_kind": f.blur_kind if f.pose else None, "blur": f.blur if f.pose else None,
                     "equivalent_sigma": f.equivalent_sigma, "iso": f.iso, "ev": f.ev,
-                    "rank": ranks[f.stem], "pan": list(f.pan) if f.pan else None,
+                    "bias": float(_bias(f)) if f.body else None,
+                    "exposure_time": float(f.shutter) if f.body else None, "focus": f.focus,
+                    "depth": {"angle": f.depth.angle, "gamma": f.depth.gamma} if f.depth else None,
+                    "pose": [f.pose.cx, f.pose.cy, f.pose.view, f.pose.angle] if f.pose else None,
+                    "rank": ranks[f.stem],
                 }  # fmt: skip
     w, h = profile.out
     return {"version": VERSION, "profile": profile.name, "seed": seed, "width": w, "height": h,

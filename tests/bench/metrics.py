@@ -1,22 +1,37 @@
 """Pure scoring of a predicted grouping and ranking against a card's truth. No I/O.
 
-Files are identified by name. A *labelling* maps each file to a burst id. Pairwise scores count
-pairs of files: a true positive is a pair in one truth burst and one predicted burst. `dont_care`
-pairs are left out of every count (pan frames less than half a frame apart: where a pan is cut is a
-matter of taste, only chaining frames that share little into one burst is wrong).
+Files are identified by name. A *labelling* maps each file to a group id. Pairwise scores count
+pairs of files: a true positive is a pair in one truth group and one predicted group.
+
+Sets (issue 15). Every group has a kind (`KINDS`: burst, bracket, focus-stack, panorama); a single
+shot is a burst of one. Definitions, per kind K:
+- *recognised*: a truth group of kind K is recognised when one predicted group has kind K and
+  exactly the same files (every file of every shot: a RAW beside its JPEG too). Only groups of two
+  or more shots count, on both sides (a single shot is no burst to recognise).
+- *recall* of K: recognised truth groups of kind K / truth groups of kind K.
+- *precision* of K: predicted groups of kind K that are exactly a truth group of kind K / predicted
+  groups of kind K. (Groups are disjoint on both sides, so a match pairs one group with one group.)
+- *frames of sets culled*: a file of a truth set (kind other than burst) whose predicted rating is
+  below the best predicted rating of its truth set's files, or rejected (rating -1). Files the
+  report leaves out are not counted here (score.py lists them as missing). Must be 0.
+- *outcome* of a truth set, to see what went wrong: "recognised"; "whole, as <kind>" (exactly its
+  files, another kind); "inside a larger <kind>" (all in one group with other files); "split in N"
+  (its files in N predicted groups).
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from scipy.stats import kendalltau
 
 Labels = Mapping[str, str]
-Pair = tuple[str, str]
+BURST = "burst"
+SET_KINDS = ("bracket", "focus-stack", "panorama")
+KINDS = (BURST, *SET_KINDS)
 
 
 def _c2(n: int) -> int:
@@ -58,9 +73,8 @@ def _restrict(truth: Labels, pred: Labels, files: Iterable[str] | None) -> tuple
     return names, {f: pred.get(f, "\0missing:" + f) for f in names}
 
 
-def pair_counts(truth: Labels, pred: Labels, files: Iterable[str] | None = None,
-                dont_care: Collection[Pair] = ()) -> PairCounts:  # fmt: skip
-    """Pairwise confusion counts over `files` (default: every truth file), in O(files + dont_care)."""
+def pair_counts(truth: Labels, pred: Labels, files: Iterable[str] | None = None) -> PairCounts:
+    """Pairwise confusion counts over `files` (default: every truth file), in O(files)."""
     names, pred = _restrict(truth, pred, files)
     joint = Counter((truth[f], pred[f]) for f in names)
     tp = sum(_c2(n) for n in joint.values())
@@ -68,18 +82,6 @@ def pair_counts(truth: Labels, pred: Labels, files: Iterable[str] | None = None,
     pred_pairs = sum(_c2(n) for n in Counter(pred[f] for f in names).values())
     fp, fn = pred_pairs - tp, truth_pairs - tp
     tn = _c2(len(names)) - tp - fp - fn
-    inside = set(names)
-    for a, b in dont_care:
-        if a in inside and b in inside:
-            same_truth, same_pred = truth[a] == truth[b], pred[a] == pred[b]
-            if same_truth and same_pred:
-                tp -= 1
-            elif same_truth:
-                fn -= 1
-            elif same_pred:
-                fp -= 1
-            else:
-                tn -= 1
     return PairCounts(tp, fp, fn, tn)
 
 
@@ -96,21 +98,6 @@ def adjusted_rand_index(truth: Labels, pred: Labels, files: Iterable[str] | None
     if maximum == expected:  # both partitions trivial (all singletons or one block): agree by definition
         return 1.0 if index == maximum else 0.0
     return (index - expected) / (maximum - expected)
-
-
-def pan_dont_care(files: Mapping[str, Mapping]) -> set[Pair]:
-    """Pairs of frames of one pan less than half a frame width apart (truth `pan`: [pan id, offset])."""
-    pans: dict[str, list[tuple[str, float]]] = defaultdict(list)
-    for name, info in files.items():
-        if info.get("pan"):
-            pans[info["pan"][0]].append((name, float(info["pan"][1])))
-    return {
-        (a, b)
-        for frames in pans.values()
-        for i, (a, x) in enumerate(frames)
-        for b, y in frames[i + 1 :]
-        if abs(x - y) <= 0.5
-    }
 
 
 def top1(bursts: Mapping[str, Mapping], pred_rank: Mapping[str, int], clearly_only: bool = False) -> tuple[int, int]:
@@ -169,3 +156,60 @@ def kendall_taus(files: Mapping[str, Mapping], bursts: Mapping[str, Mapping],
 def mean(values: Iterable[float]) -> float | None:
     values = list(values)
     return sum(values) / len(values) if values else None
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """One group, truth or predicted: its kind, its files (by name) and how many shots they are."""
+
+    kind: str
+    files: frozenset[str]
+    shots: int
+
+
+@dataclass(frozen=True, slots=True)
+class Recognition:
+    truth: int  # truth groups of the kind (two or more shots)
+    predicted: int  # predicted groups of the kind (two or more shots)
+    matched: int  # predicted groups of the kind that are exactly a truth group of the kind
+
+    @property
+    def precision(self) -> float | None:
+        return ratio(self.matched, self.predicted)
+
+    @property
+    def recall(self) -> float | None:
+        return ratio(self.matched, self.truth)
+
+
+def recognition(truth: Iterable[Group], pred: Iterable[Group], kind: str) -> Recognition:
+    """Recognition of one kind (see the module docstring)."""
+    wanted = {g.files for g in truth if g.kind == kind and g.shots >= 2}
+    found = [g.files for g in pred if g.kind == kind and g.shots >= 2]
+    return Recognition(len(wanted), len(found), sum(files in wanted for files in found))
+
+
+def culled(truth: Iterable[Group], rating: Mapping[str, int]) -> dict[str, tuple[int, int]]:
+    """Per set kind, (files culled, files rated) over the truth sets (see the module docstring)."""
+    out = {kind: (0, 0) for kind in SET_KINDS}
+    for group in truth:
+        if group.kind == BURST:
+            continue
+        rated = [rating[f] for f in group.files if f in rating]
+        best = max(rated, default=0)
+        count, total = out[group.kind]
+        out[group.kind] = (count + sum(r < best or r < 0 for r in rated), total + len(rated))
+    return out
+
+
+def outcome(group: Group, pred_label: Labels, pred: Mapping[str, Group]) -> str:
+    """What became of one truth group in the prediction (see the module docstring)."""
+    labels = {pred_label.get(f, "\0missing:" + f) for f in group.files}
+    if len(labels) > 1:
+        return f"split in {len(labels)}"
+    found = pred.get(next(iter(labels)))
+    if found is None:
+        return "missing"
+    if found.files != group.files:
+        return f"inside a larger {found.kind}"
+    return "recognised" if found.kind == group.kind else f"whole, as {found.kind}"

@@ -33,6 +33,10 @@ SHARED_FILES = {
     "flower": "singles/flower.jpg",
     "sugarshack": "singles/sugarshack.mpo",
     "xmp_test": "singles/xmp_test.jpg",
+    # wide sources for panoramas (plan.WIDE_SCENES), not in the general pool
+    "woods": "bursts_fba/woods/REG_001.jpg",
+    "bookshelf": "bursts_fba/bookshelf/REG_001.jpg",
+    "tequila": "bursts_fba/tequila/REG_001.jpg",
 }
 
 
@@ -143,6 +147,39 @@ def motion_blur(img: np.ndarray, length: float, angle: float) -> np.ndarray:
     cv2.line(k, (round(c - dx), round(c - dy)), (round(c + dx), round(c + dy)), 1.0, 2, cv2.LINE_AA)
     k = cv2.resize(k, (size, size), interpolation=cv2.INTER_AREA)
     return cv2.filter2D(img, -1, k / k.sum(), borderType=cv2.BORDER_REFLECT)
+
+
+def depth_map(width: int, height: int, angle: float, gamma: float) -> np.ndarray:
+    """A smooth depth map, float32 0 (near) .. 1 (far): a plane whose depth grows towards `angle`
+    (degrees, counter-clockwise from the frame's right), normalised over the frame, raised to `gamma`."""
+    a = math.radians(angle)
+    x = (np.arange(width, dtype=np.float32) - width / 2) / width
+    y = (np.arange(height, dtype=np.float32) - height / 2) / width
+    proj = x[None, :] * math.cos(a) - y[:, None] * math.sin(a)  # image y grows downwards
+    lo, hi = float(proj.min()), float(proj.max())
+    return ((proj - lo) / (hi - lo)) ** gamma
+
+
+FOCUS_LEVELS = 9  # blur levels the depth-dependent blur interpolates between
+
+
+def focus_blur(img: np.ndarray, depth: np.ndarray, focus: float, max_sigma: float) -> np.ndarray:
+    """Depth-dependent defocus: each pixel blurred by a Gaussian of sigma `max_sigma` * |depth - focus|
+    (pixels of `img`), interpolated per pixel between `FOCUS_LEVELS` uniformly blurred copies."""
+    sigma = np.abs(depth - focus) * max_sigma
+    top = float(sigma.max())
+    if top < 0.05:
+        return img
+    levels = np.linspace(0.0, top, FOCUS_LEVELS)
+    position = sigma / (levels[1] - levels[0])
+    low = np.minimum(position.astype(np.int32), FOCUS_LEVELS - 2)
+    weight = (position - low)[:, :, None]
+    out = np.zeros(img.shape, np.float32)
+    for j, s in enumerate(levels):
+        blurred = defocus(img, float(s)).astype(np.float32)
+        out += np.where((low == j)[:, :, None], blurred * (1 - weight), 0)
+        out += np.where((low == j - 1)[:, :, None], blurred * weight, 0)
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 
 def exposure(img: np.ndarray, ev: float) -> np.ndarray:
