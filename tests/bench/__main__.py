@@ -1,6 +1,6 @@
 """How right and how fast burstd is, in one run: `python -m tests.bench`.
 
-    python -m tests.bench [--profile small|24mp|tiny] [--seed N] [--data DIR] [--out results.json]
+    python -m tests.bench [--profile small|24mp|tiny|sets] [--seed N] [--data DIR] [--out results.json]
 
 Generates the synthetic card (or reuses it from DIR), then, with the card's files in the OS page cache:
 1. cold scan: `python -m burstd scan CARD --dry-run --json` with XDG_STATE_HOME in a fresh temp dir

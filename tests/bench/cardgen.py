@@ -1,6 +1,6 @@
 """A deterministic synthetic card dump with ground truth, made from real photographs.
 
-    python -m tests.bench.cardgen DATA_DIR [--profile tiny|small|24mp] [--seed N]
+    python -m tests.bench.cardgen DATA_DIR [--profile tiny|small|24mp|sets] [--seed N]
 
 writes DATA_DIR/<profile>-seed<N>/card/ (DSC_0001.JPG ... from body A, IMG_0001.JPG ... from body B,
 DSC_xxxx.DNG beside some JPEGs or alone) and DATA_DIR/<profile>-seed<N>/truth.json, and reuses both when they
@@ -11,14 +11,15 @@ truth.json:
     {"version", "profile", "seed", "width", "height", "quality", "clearly_margin", "generation_seconds",
      "files":  {name: {"shot", "burst", "kind", "situation", "body", "exif", "time", "blur_kind", "blur",
                        "equivalent_sigma", "iso", "ev", "bias", "exposure_time", "focus", "depth", "pose",
-                       "rank"}},
+                       "subject", "rank"}},
      "bursts": {id: {"kind", "situation", "files", "shots", "rankable", "best": [names], "clearly", "margin"}}}
 A truth "burst" is any group, of the kind `kind` (`plan.KINDS`: burst, bracket, focus-stack,
 panorama; a single shot is a burst of one). What each file was rendered from: `ev` the exposure
 change in stops; `bias` and `exposure_time` (seconds) what its EXIF says (null without EXIF);
 `focus` the focus plane and `depth` the depth map ({"angle", "gamma"}, see `render.depth_map`) of a
 focus-stack frame; `pose` the view [cx, cy, view, roll] in source widths and degrees (`render.Pose`;
-null for real photos used as they are). `rank` is the true sharpness rank of the file's shot inside
+null for real photos used as they are); `subject` where a pasted moving subject is in the frame
+([x, y, radius], fractions of the frame's width, height and width; null without one). `rank` is the true sharpness rank of the file's shot inside
 its burst (1 = sharpest, ties share a rank, null when unknown or meaningless: sets, real sequences).
 """
 
@@ -40,7 +41,7 @@ import numpy as np
 
 from tests.bench import render
 from tests.bench.files import Body, Exposure, camera_exif, set_card_mtime, write_dng, write_jpeg
-from tests.bench.plan import CLEARLY_MARGIN, Frame, capture_time, plan_card
+from tests.bench.plan import ASPECT, CLEARLY_MARGIN, Frame, capture_time, plan_card
 
 VERSION = 3  # bump when the plan or the pixels change: cached datasets are then regenerated
 BODIES = {
@@ -115,6 +116,16 @@ def _bias(frame: Frame) -> Fraction:
     return Fraction(frame.exif_bias).limit_denominator(6)
 
 
+def _subject_in_frame(frame: Frame) -> list[float] | None:
+    """Where the pasted subject is in the frame (roll ignored): centre x and y as fractions of the
+    frame's width and height, radius as a fraction of its width."""
+    if not frame.subject or not frame.pose:
+        return None
+    _, sx, sy, radius = frame.subject
+    p = frame.pose
+    return [(sx - p.cx) / p.view + 0.5, (sy - p.cy) / (p.view / ASPECT) + 0.5, radius / p.view]
+
+
 def file_names(frame: Frame) -> list[str]:
     return ([f"{frame.stem}.JPG"] if frame.jpeg else []) + ([f"{frame.stem}.DNG"] if frame.raw and frame.body else [])
 
@@ -159,6 +170,7 @@ def build_truth(frames: list[Frame], profile: Profile, seed: int) -> dict:
                     "exposure_time": float(f.shutter) if f.body else None, "focus": f.focus,
                     "depth": {"angle": f.depth.angle, "gamma": f.depth.gamma} if f.depth else None,
                     "pose": [f.pose.cx, f.pose.cy, f.pose.view, f.pose.angle] if f.pose else None,
+                    "subject": _subject_in_frame(f),
                     "rank": ranks[f.stem],
                 }  # fmt: skip
     w, h = profile.out
