@@ -172,13 +172,11 @@ def focus_blur(img: np.ndarray, depth: np.ndarray, focus: float, max_sigma: floa
         return img
     levels = np.linspace(0.0, top, FOCUS_LEVELS)
     position = sigma / (levels[1] - levels[0])
-    low = np.minimum(position.astype(np.int32), FOCUS_LEVELS - 2)
-    weight = (position - low)[:, :, None]
     out = np.zeros(img.shape, np.float32)
     for j, s in enumerate(levels):
-        blurred = defocus(img, float(s)).astype(np.float32)
-        out += np.where((low == j)[:, :, None], blurred * (1 - weight), 0)
-        out += np.where((low == j - 1)[:, :, None], blurred * weight, 0)
+        weight = np.maximum(1.0 - np.abs(position - j), 0.0)  # linear between the two nearest levels
+        if weight.any():
+            out += defocus(img, float(s)).astype(np.float32) * weight[:, :, None]
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 
