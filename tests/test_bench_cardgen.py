@@ -2,7 +2,8 @@
 it rendered. Generates the `sets` profile (one of each set and look-alike, 480x320) and measures the
 files themselves: EXIF read back with exiftool, brightness of bracket frames, where the sharp band of a
 focus-stack frame lies on its depth map, how far panorama frames overlap, that a tracking pan's subject
-stays put while its background slides. The plan of the full card is checked for its set mix.
+stays put while its background slides. The plan of the full card is checked for its set mix, and
+the real `burstd scan --json` of the card is scored end to end.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
+import os
 import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -21,6 +24,7 @@ import pytest
 from tests.bench import render
 from tests.bench.cardgen import generate
 from tests.bench.plan import ASPECT, plan_card
+from tests.bench.score import predicted_groups, score_run
 
 pytestmark = [
     pytest.mark.slow,  # generates a benchmark card
@@ -193,3 +197,24 @@ def test_full_plan_has_the_set_mix():
     assert len(pans) == 2 and all(len(m) == 20 for m in pans)  # one panorama each, no longer 20 bursts
     fast = [m for m in groups.values() if m[0].situation == "panorama" and m[1].t - m[0].t < 0.2]
     assert len(fast) == 2  # at 10 fps; the other two seconds apart
+
+
+def test_a_real_scan_of_the_sets_card_is_scored_end_to_end(sets_card, tmp_path):
+    """Whatever burstd makes of the sets, every file is scored, every set frame has a rating, and the
+    look-alikes are never taken for a set."""
+    card, truth = sets_card
+    proc = subprocess.run(
+        [sys.executable, "-m", "burstd", "scan", str(card), "--dry-run", "--json"],
+        capture_output=True, text=True, env=os.environ | {"XDG_STATE_HOME": str(tmp_path)}, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    scored = score_run(truth, report)
+    assert scored["missing"] == [] and scored["unexpected"] == []
+    set_files = sum(len(b["files"]) for b in truth["bursts"].values() if b["kind"] != "burst")
+    assert scored["sets"]["set_files"] == set_files
+    groups, _ = predicted_groups(report)
+    kind_of = {f: g.kind for g in groups.values() for f in g.files}
+    look_alikes = [f for f, info in truth["files"].items()
+                   if info["situation"] in ("ae_drift", "quick_reshoot", "tracking_pan", "burst", "single")]  # fmt: skip
+    assert {kind_of[f] for f in look_alikes} == {"burst"}

@@ -182,7 +182,7 @@ def _set_rows(sets: dict) -> list[tuple[str, str]]:
     for kind, k in sets["kinds"].items():
         rows.append((f"{kind}: recognised P / R (true / predicted / matched groups)",
                      f"{_f(k['precision'])} / {_f(k['recall'])} ({k['truth']} / {k['predicted']} / {k['matched']})"))
-        outcomes = ", ".join(f"{what} {n}" for what, n in k["outcomes"].items()) or "–"
+        outcomes = ", ".join(f"{what}: {n}" for what, n in k["outcomes"].items()) or "–"
         rows.append((f"{kind}: what became of the true ones", outcomes))
     per_kind = ", ".join(f"{kind} {k['culled']} of {k['files']}" for kind, k in sets["kinds"].items() if "culled" in k)
     rows.append(("frames of sets culled (goal 0)", f"{sets['culled']} of {sets['set_files']} ({per_kind})"))
