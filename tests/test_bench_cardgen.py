@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import itertools
 import json
-import shutil
 import os
+import shutil
 import subprocess
 import sys
 from collections import defaultdict
