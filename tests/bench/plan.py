@@ -364,10 +364,11 @@ def _panorama(card: _Card, fast: bool, body: str | None = "A") -> None:
         step = 1 - overlaps[i - 1] if i else 0.0
         cx += direction * step * view
         t += (0.1 if fast else float(card.rng.uniform(1.5, 4.0))) if i else 0.0
-        blur = ("motion", step * REF_WIDTH * 0.001 / 0.1, 0.0) if fast else ("defocus", float(card.rng.uniform(0, 0.5)), 0.0)
+        # at 10 fps the view crosses step * REF_WIDTH reference pixels in 0.1 s, 1/100 of that in 1/1000 s
+        blur = ("motion", step * REF_WIDTH / 100) if fast else ("defocus", float(card.rng.uniform(0, 0.5)))
         card.frames.append(Frame(
             stem=card.stem(body), body=body, t=t, scene=scene, burst=burst, situation="panorama",
-            pose=_sweep_pose(card, scene, cx, cy, view, 0.02), blur_kind=blur[0], blur=blur[1], blur_angle=blur[2],
+            pose=_sweep_pose(card, scene, cx, cy, view, 0.02), blur_kind=blur[0], blur=blur[1],
             rankable=False, kind=PANORAMA, exposure_time=0.001 if fast else None,
         ))  # fmt: skip
     card.t = t

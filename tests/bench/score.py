@@ -49,6 +49,7 @@ def predicted_groups(report: dict) -> tuple[dict[str, metrics.Group], dict[str, 
 
 
 def truth_groups(truth: dict) -> dict[str, metrics.Group]:
+    """Truth group id -> its kind, files and shot count (a truth file from before sets: a burst)."""
     return {
         burst_id: metrics.Group(info.get("kind", metrics.BURST), frozenset(info["files"]), info["shots"])
         for burst_id, info in truth["bursts"].items()
@@ -116,6 +117,7 @@ def score_run(truth: dict, report: dict) -> dict:
     labels, ranks, scores = predictions(report)
     shared = shared_pick_bursts(report)
     names = sorted(files)
+    set_files = {n for n, info in files.items() if info.get("kind", metrics.BURST) != metrics.BURST}
     situations = sorted({info["situation"] for info in files.values()})
     per_situation = {}
     for situation in situations:
@@ -129,7 +131,7 @@ def score_run(truth: dict, report: dict) -> dict:
         "missing": sorted(set(names) - set(labels)),
         "unexpected": sorted(set(labels) - set(names)),
         "grouping": _grouping(truth_labels, labels, names),
-        "grouping_bursts": _grouping(truth_labels, labels, [n for n in names if files[n].get("kind", metrics.BURST) == metrics.BURST]),
+        "grouping_bursts": _grouping(truth_labels, labels, [n for n in names if n not in set_files]),
         "sets": _sets(truth, report, labels),
         "ranking": _ranking(files, bursts, ranks, scores, labels, shared),
         "situations": per_situation,
