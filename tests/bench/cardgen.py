@@ -13,7 +13,7 @@ truth.json:
                        "equivalent_sigma", "iso", "ev", "bias", "exposure_time", "focus", "depth", "pose",
                        "subject", "rank"}},
      "bursts": {id: {"kind", "situation", "files", "shots", "rankable", "best": [names], "clearly", "margin"}}}
-A truth "burst" is any group, of the kind `kind` (`plan.KINDS`: burst, bracket, focus-stack,
+A truth "burst" is any group, of the kind `kind` (`burstd.models.Kind`: burst, bracket, focus-stack,
 panorama; a single shot is a burst of one). What each file was rendered from: `ev` the exposure
 change in stops; `bias` and `exposure_time` (seconds) what its EXIF says (null without EXIF);
 `focus` the focus plane and `depth` the depth map ({"angle", "gamma"}, see `render.depth_map`) of a

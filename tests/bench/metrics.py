@@ -28,10 +28,12 @@ from dataclasses import dataclass
 
 from scipy.stats import kendalltau
 
+from burstd.models import Kind
+
 Labels = Mapping[str, str]
-BURST = "burst"
-SET_KINDS = ("bracket", "focus-stack", "panorama")
-KINDS = (BURST, *SET_KINDS)
+KINDS = tuple(Kind)  # burst, bracket, focus-stack, panorama: strings (StrEnum) as in scan's JSON
+BURST = Kind.BURST
+SET_KINDS = tuple(k for k in Kind if k != Kind.BURST)
 
 
 def _c2(n: int) -> int:

@@ -38,6 +38,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from burstd.models import Kind
 from tests.bench.render import REF_WIDTH, SHARED_SCENES, SKIMAGE_SCENES, Pose, source_size, view_fits
 
 CLEARLY_MARGIN = 1.0
@@ -49,8 +50,6 @@ SITUATIONS = (
     "focus_stack", "two_bodies", "no_exif", "raw_jpeg", "raw_only",
     "bracket_shutter", "bracket_noexif", "panorama", "ae_drift", "quick_reshoot", "tracking_pan", "real_burst",
 )  # fmt: skip
-BURST, BRACKET, FOCUS_STACK, PANORAMA = "burst", "bracket", "focus-stack", "panorama"  # burstd.models.Kind
-KINDS = (BURST, BRACKET, FOCUS_STACK, PANORAMA)
 # Wide real photos for panoramas and tracking pans: one frame of each real burst of bursts_fba
 # (3501 px wide) and Pillow's 2000-px test photo.
 WIDE_SCENES = ("woods", "bookshelf", "tequila", "xmp_test")
@@ -92,7 +91,7 @@ class Frame:
     jpeg: bool = True  # write the JPEG (False with raw: a RAW-only shot)
     rankable: bool = True  # False: the burst has no sharpness order (sets)
     known_rank: int | None = None  # real sequences: rank known from their README (else None)
-    kind: str = BURST  # the truth group's kind (`KINDS`)
+    kind: Kind = Kind.BURST  # the truth group's kind
     bias: float | None = None  # EXIF ExposureBiasValue when it is not `ev` (manual brackets, AE drift)
     focus: float | None = None  # focus stacks: the frame's focus plane, 0 near .. 1 far (`depth`)
     depth: Depth | None = None  # focus stacks: the scene's depth map
@@ -331,7 +330,7 @@ def _pan(card: _Card, scene: str) -> None:
         card.frames.append(Frame(
             stem=card.stem("A"), body="A", t=card.t + i * 0.2, scene=scene, burst=burst,
             situation="pan", pose=pose, blur_kind="motion", blur=float(card.rng.uniform(1, 3)), iso=200,
-            rankable=False, kind=PANORAMA,
+            rankable=False, kind=Kind.PANORAMA,
         ))  # fmt: skip
     card.t += 19 * 0.2
 
@@ -369,7 +368,7 @@ def _panorama(card: _Card, fast: bool, body: str | None = "A") -> None:
         card.frames.append(Frame(
             stem=card.stem(body), body=body, t=t, scene=scene, burst=burst, situation="panorama",
             pose=_sweep_pose(card, scene, cx, cy, view, 0.02), blur_kind=blur[0], blur=blur[1],
-            rankable=False, kind=PANORAMA, exposure_time=0.001 if fast else None,
+            rankable=False, kind=Kind.PANORAMA, exposure_time=0.001 if fast else None,
         ))  # fmt: skip
     card.t = t
 
@@ -432,7 +431,7 @@ def _bracket(card: _Card, n: int, mode: str) -> None:
             prev = card.jitter(scene, base, prev, amount=0.5)
         card.frames.append(Frame(
             stem=card.stem(body), body=body, t=t, scene=scene, burst=burst, situation=situation, pose=prev,
-            iso=100, ev=ev, bias=0.0 if mode == "shutter" else None, rankable=False, kind=BRACKET,
+            iso=100, ev=ev, bias=0.0 if mode == "shutter" else None, rankable=False, kind=Kind.BRACKET,
         ))  # fmt: skip
     card.t = t
 
@@ -454,20 +453,20 @@ def _focus_sweep(card: _Card, n: int, fast: bool, body: str | None) -> None:
         card.frames.append(Frame(
             stem=card.stem(body), body=body, t=t, scene=scene, burst=burst, situation="focus_stack",
             pose=pose if view_fits(pose, source_size(scene), ASPECT) else base, blur_kind="focus",
-            blur=FOCUS_SIGMA, iso=100, rankable=False, kind=FOCUS_STACK,
+            blur=FOCUS_SIGMA, iso=100, rankable=False, kind=Kind.FOCUS_STACK,
             focus=-0.05 + 1.1 * i / (n - 1), depth=depth,
         ))  # fmt: skip
     card.t = t
 
 
 def _real_sequence(card: _Card, situation: str, paths: list[str], seconds: list[float],
-                   ranks: dict[int, int], body: str | None, kind: str = BURST) -> None:  # fmt: skip
+                   ranks: dict[int, int], body: str | None, kind: Kind = Kind.BURST) -> None:  # fmt: skip
     """A real photo sequence used as shot (resized), with the ranks its README states (bursts)."""
     burst = card.burst_id(situation)
     for i, (path, dt) in enumerate(zip(paths, seconds)):
         card.frames.append(Frame(
             stem=card.stem(body), body=body, t=card.t + dt, scene="shared:" + path, burst=burst,
-            situation=situation, known_rank=ranks.get(i), kind=kind, rankable=kind == BURST,
+            situation=situation, known_rank=ranks.get(i), kind=kind, rankable=kind == Kind.BURST,
         ))  # fmt: skip
     card.t += seconds[-1]
 
@@ -475,7 +474,7 @@ def _real_sequence(card: _Card, situation: str, paths: list[str], seconds: list[
 def _focus_stack(card: _Card) -> None:
     """The real focus sweep of a circuit board: a focus stack."""
     paths = [f"focus_pcb_depthmap/pcb_{i:03d}.JPG" for i in range(10)]
-    _real_sequence(card, "focus_stack", paths, list(PCB_SECONDS), {}, "A", FOCUS_STACK)
+    _real_sequence(card, "focus_stack", paths, list(PCB_SECONDS), {}, "A", Kind.FOCUS_STACK)
 
 
 def _real_burst(card: _Card, name: str) -> None:
@@ -487,7 +486,7 @@ def _real_burst(card: _Card, name: str) -> None:
 def _no_exif(card: _Card) -> None:
     """Files stripped of EXIF: the real no-EXIF focus stack, a synthetic burst, two singletons."""
     paths = [f"focus_noexif/step{i}.jpg" for i in range(6)]
-    _real_sequence(card, "no_exif", paths, [float(i) for i in range(6)], {}, None, FOCUS_STACK)
+    _real_sequence(card, "no_exif", paths, [float(i) for i in range(6)], {}, None, Kind.FOCUS_STACK)
     card.gap()
     _burst(card, "no_exif", 8, card.style(clear=True), body=None)
     for _ in range(2):
