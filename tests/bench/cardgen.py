@@ -43,7 +43,7 @@ from tests.bench import render
 from tests.bench.files import Body, Exposure, camera_exif, set_card_mtime, write_dng, write_jpeg
 from tests.bench.plan import ASPECT, CLEARLY_MARGIN, Frame, capture_time, plan_card
 
-VERSION = 4  # bump when the plan or the pixels change: cached datasets are then regenerated
+VERSION = 5  # bump when the plan or the pixels change: cached datasets are then regenerated
 BODIES = {
     "A": Body("NIKON CORPORATION", "NIKON Z 6_2", "6012345", "NIKKOR Z 24-70mm f/4 S", "DSC_"),
     "B": Body("Canon", "Canon EOS R6", "032021001234", "RF24-105mm F4 L IS USM", "IMG_"),

@@ -50,7 +50,7 @@ SITUATIONS = (
     "focus_stack", "two_bodies", "no_exif", "raw_jpeg", "raw_only",
     "bracket_shutter", "bracket_noexif", "panorama", "ae_drift", "quick_reshoot", "tracking_pan", "real_burst",
 )  # fmt: skip
-# Wide real photos for panoramas and tracking pans: one frame of each real burst of bursts_fba
+# Wide real photos for panoramas and tracking pans: a sharp frame of each real burst of bursts_fba
 # (3501 px wide) and Pillow's 2000-px test photo.
 WIDE_SCENES = ("woods", "bookshelf", "tequila", "xmp_test")
 FBA_BURSTS = {"bookshelf": 10, "tequila": 8, "woods": 13}  # frames REG_001 ... of each real burst

@@ -34,9 +34,9 @@ SHARED_FILES = {
     "sugarshack": "singles/sugarshack.mpo",
     "xmp_test": "singles/xmp_test.jpg",
     # wide sources for panoramas (plan.WIDE_SCENES), not in the general pool
-    "woods": "bursts_fba/woods/REG_001.jpg",
-    "bookshelf": "bursts_fba/bookshelf/REG_001.jpg",
-    "tequila": "bursts_fba/tequila/REG_001.jpg",
+    "woods": "bursts_fba/woods/REG_001.jpg",  # one of the sharpest
+    "bookshelf": "bursts_fba/bookshelf/REG_003.jpg",  # the sharpest of that shaken burst
+    "tequila": "bursts_fba/tequila/REG_001.jpg",  # the sharpest
 }
 
 
