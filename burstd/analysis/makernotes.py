@@ -179,9 +179,9 @@ _SONY_RELEASE = {0: SINGLE, 2: CONTINUOUS}  # ReleaseMode 0xb049; 5 is exposure 
 
 
 def _sony(tags: Tags, model: str) -> Declared:
-    release = _int(_any_group(tags, "Sony", "ReleaseMode"))
-    sequence = _int(_any_group(tags, "Sony", "SequenceNumber"))
-    location = _ints(_any_group(tags, "Sony", "FocusLocation"))  # width, height, x, y
+    release = _int(_sony_main(tags, "ReleaseMode"))
+    sequence = _int(_sony_main(tags, "SequenceNumber"))  # 0xb04a: the shot's number in a continuous burst
+    location = _ints(_sony_main(tags, "FocusLocation"))  # width, height, x, y
     af_point = None
     if len(location) == 4 and location[0] and location[1]:
         af_point = _fraction_point(location[2] / location[0], location[3] / location[1])
@@ -321,9 +321,10 @@ _BRANDS: dict[str, Callable[[Tags, str], Declared]] = {
 # --- values -----------------------------------------------------------------------------------
 
 
-def _any_group(tags: Tags, family: str, name: str) -> str | None:
-    """The value of `name` in whichever of the brand's groups exiv2 put it (Sony1, Sony2, ...)."""
-    return next((v for k, v in tags.items() if k.startswith(f"Exif.{family}") and k.endswith("." + name)), None)
+def _sony_main(tags: Tags, name: str) -> str | None:
+    """A tag of Sony's main makernote IFD, which exiv2 calls Sony1 or Sony2 after its header. (Other
+    Sony groups reuse some names with other meanings: Tag9400's SequenceNumber counts brackets.)"""
+    return tags.get(f"Exif.Sony1.{name}") or tags.get(f"Exif.Sony2.{name}")
 
 
 def _number(text: str | None) -> float | None:
