@@ -114,6 +114,13 @@ def test_declared_from_makernote_values(make: str, model: str, tags: dict[str, s
     assert declare(make, model, tags) == expected
 
 
+def test_canon_selected_point_stands_in_only_for_autofocus() -> None:
+    selected_only = {**CANON_1DMKIII_AF, "Exif.Canon.AFPointsInFocus": "0 0 0"}
+    assert declare("Canon", "Canon EOS-1D Mark III", selected_only).af_point == (0.58, 0.6069)
+    manual = {**selected_only, "Exif.CanonCs.FocusMode": "3"}
+    assert declare("Canon", "Canon EOS-1D Mark III", manual).af_point is None
+
+
 def test_values_burstd_would_misread_declare_nothing() -> None:
     assert declare("Canon", "Canon EOS R5", {"Exif.CanonCs.DriveMode": "garbage", "Exif.Canon.AFXPositions": "1 2",
                                              "Exif.Canon.AFYPositions": "1"}) == Declared()
@@ -174,6 +181,17 @@ def test_real_cr2_makernote_as_exiv2_reads_it() -> None:
     from burstd.analysis.decode import _exiv2_all
 
     assert declare("Canon", "Canon EOS 350D DIGITAL", _exiv2_all(cr2)) == Declared(drive="single", af_point=(0.5, 0.5))
+
+
+def test_heif_keeps_what_the_camera_declared(tmp_path: Path) -> None:
+    """pillow-heif hands HEIF's EXIF over differently; a real camera's EXIF block in a HEIC reads alike."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    with Image.open(MAKERNOTES / "Canon1DmkIII.jpg") as im:
+        im.convert("RGB").resize((64, 64)).save(tmp_path / "IMG_0001.HEIC", format="HEIF", exif=im.info["exif"])
+    assert declared_of(tmp_path / "IMG_0001.HEIC") == Declared(drive="continuous", af_point=(0.58, 0.6069))
 
 
 def test_apple_makernote_of_a_real_iphone_file_is_walked() -> None:

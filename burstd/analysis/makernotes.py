@@ -56,6 +56,7 @@ def _brand(make: str) -> str:
 
 _CANON_CONTINUOUS = {1, 3, 4, 5, 8, 10}  # ContinuousDrive: Continuous, Speed priority, Low, High, High+, Silent
 _CANON_SINGLE = {0, 6, 9}  # Single, Silent single, Single silent (2 is Movie)
+_CANON_MANUAL_FOCUS = {3, 6}  # CameraSettings' FocusMode: the selected AF point says nothing of focus
 # AFInfo (makernote tag 0x12), which exiv2 calls CanonPi: the indices it names.
 _CANON_PI_NAMES = {"ImageWidth": 2, "ImageHeight": 3, "ImageWidthAsShot": 4, "ImageHeightAsShot": 5,
                    "AFPointsUsed": 22, "AFPointsUsed20D": 26}
@@ -118,8 +119,9 @@ def _canon_af_info2(tags: Tags) -> _Layout | None:
         return None
     valid = _int(tags.get("Exif.Canon.AFValidPoints")) or len(xs)
     xs, ys = [_signed16(v) or 0 for v in xs], [_signed16(v) or 0 for v in ys]
-    chosen = _bits(_ints(tags.get("Exif.Canon.AFPointsInFocus")), valid) or _bits(
-        _ints(tags.get("Exif.Canon.AFPointsSelected")), valid)
+    chosen = _bits(_ints(tags.get("Exif.Canon.AFPointsInFocus")), valid)
+    if not chosen and _int(tags.get("Exif.CanonCs.FocusMode")) not in _CANON_MANUAL_FOCUS:
+        chosen = _bits(_ints(tags.get("Exif.Canon.AFPointsSelected")), valid)  # where AF was aimed
     return width, height, xs, ys, chosen
 
 
