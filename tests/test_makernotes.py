@@ -172,15 +172,24 @@ def test_real_raw_and_compact() -> None:
     assert declared_of(DATA / "flower.jpg") == Declared(drive="single", af_point=(0.5, 0.5))
 
 
-def test_real_cr2_makernote_as_exiv2_reads_it() -> None:
-    """exiftool's CanonRaw.cr2 (EOS 350D) is stripped of its image data, so LibRaw cannot decode it; its
-    makernote still shows that AFInfo (tag 0x12) is read right: the centre point, in focus."""
-    cr2 = SHARED / "makernotes" / "CanonRaw.cr2"
-    if not cr2.exists():
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("CanonRaw.cr2", Declared(drive="single", af_point=(0.5, 0.5))),  # AFInfo (tag 0x12): centre in focus
+        ("Nikon.nef", Declared(drive="single", af_point=(0.5, 0.5))),  # ShootingMode Single-Frame, AFPoint Center
+        ("DNG.dng", Declared()),  # its Canon makernote sits in DNGPrivateData, which exiv2 does not decode
+    ],
+)
+def test_real_raw_makernotes(name: str, expected: Declared) -> None:
+    """exiftool's CR2, NEF and DNG are stripped of their image data, so LibRaw cannot decode them; their
+    metadata is whole, and a RAW's tags are read by `_raw_tags` before any pixel."""
+    raw = SHARED / "makernotes" / name
+    if not raw.exists():
         pytest.skip("../shared/photos is not here")
-    from burstd.analysis.decode import _exiv2_all
+    from burstd.analysis.decode import _raw_tags
 
-    assert declare("Canon", "Canon EOS 350D DIGITAL", _exiv2_all(cr2)) == Declared(drive="single", af_point=(0.5, 0.5))
+    tags, maker = _raw_tags(raw)
+    assert declare(str(tags["make"]), str(tags["model"]), maker) == expected
 
 
 def test_heif_keeps_what_the_camera_declared(tmp_path: Path) -> None:

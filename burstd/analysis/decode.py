@@ -295,8 +295,10 @@ def _raw_tags(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
             exif.load(head)
             tags = _exif_tags(exif)
             if tags.get("datetime"):
-                # The makernote, when worth reading, through exiv2, which knows each maker's layout.
-                return tags, (_exiv2_all(path) if wants_exiv2(str(tags.get("make") or "")) else {})
+                # The makernote, when worth reading and where exiv2 finds it (in the EXIF IFD: a DNG
+                # keeps the camera's in DNGPrivateData, which exiv2 does not decode), through exiv2.
+                note = _MAKER_NOTE in exif.get_ifd(0x8769)
+                return tags, (_exiv2_all(path) if note and wants_exiv2(str(tags.get("make") or "")) else {})
         except Exception:  # odd IFD layout: exiv2 knows more makers' quirks
             pass
     everything = _exiv2_all(path)
