@@ -73,6 +73,9 @@ CANON_350D_CR2 = {  # CanonRaw.cr2 (EOS 350D), AFInfo (tag 0x12) as exiv2 splits
         # Nikon ShootingMode bits: continuous + exposure bracketing; with bit 6 it is white balance bracketing
         ("NIKON CORPORATION", "NIKON D850", {"Exif.Nikon3.ShootingMode": "17"}, Declared(drive="continuous", bracket="exposure")),
         ("NIKON CORPORATION", "NIKON D850", {"Exif.Nikon3.ShootingMode": "81"}, Declared(drive="continuous")),
+        # ExposureBracketValue: this frame's offset in a bracket (0/6 on NikonD2Hs.jpg: none)
+        ("NIKON CORPORATION", "NIKON D850", {"Exif.Nikon3.ExposureBracketComp": "-4/6"}, Declared(bracket="exposure")),
+        ("NIKON CORPORATION", "NIKON D2Hs", {"Exif.Nikon3.ExposureBracketComp": "0/6"}, Declared()),
         # OlympusE1.jpg: SpecialMode "Fast, Sequence: 2" (exiftool's DriveMode: Continuous Shooting, Shot 2)
         ("OLYMPUS CORPORATION", "E-1", {"Exif.Olympus.SpecialMode": "2 2 0"}, Declared(drive="continuous", sequence=2)),
         # Olympus.jpg: SpecialMode "Normal, Sequence: 0"

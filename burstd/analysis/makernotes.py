@@ -155,6 +155,8 @@ def _nikon(tags: Tags, model: str) -> Declared:
         drive = CONTINUOUS if mode & 0x01 else SINGLE
         # bit 4 alone is exposure bracketing; with bit 6 or 8 it is white-balance or D-Lighting bracketing
         bracket = EXPOSURE if mode & 0x10 and not mode & 0x140 else ""
+    if _number(tags.get("Exif.Nikon3.ExposureBracketComp")):  # this frame's offset within a bracket, in EV
+        bracket = EXPOSURE
     return Declared(drive=drive, bracket=bracket, af_point=_nikon_af_point(tags))
 
 
