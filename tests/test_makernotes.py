@@ -80,6 +80,8 @@ CANON_350D_CR2 = {  # CanonRaw.cr2 (EOS 350D), AFInfo (tag 0x12) as exiv2 splits
         ("OLYMPUS CORPORATION", "E-1", {"Exif.Olympus.SpecialMode": "2 2 0"}, Declared(drive="continuous", sequence=2)),
         # Olympus.jpg: SpecialMode "Normal, Sequence: 0"
         ("OLYMPUS OPTICAL CO.,LTD", "C2000Z", {"Exif.Olympus.SpecialMode": "0 0 0"}, Declared(drive="single")),
+        # SpecialMode 3 is the panorama assist mode: frame 3 of a sweep to be stitched
+        ("OLYMPUS IMAGING CORP.", "SP-350", {"Exif.Olympus.SpecialMode": "3 3 1"}, Declared(drive="panorama", sequence=3)),
         # Olympus DriveMode 5 with mode bit 6: focus bracketing, shot 4
         ("OM Digital Solutions", "OM-1", {"Exif.OlympusCs.DriveMode": "5 4 64 0 0"}, Declared(sequence=4, bracket="focus")),
         # Panasonic.rw2: BurstMode Off, SequenceNumber 0, AFPointPosition 0.5 0.5

@@ -22,6 +22,7 @@ from burstd.models import Declared
 
 CONTINUOUS = "continuous"
 SINGLE = "single"
+PANORAMA = "panorama"  # frames shot in the camera's panorama assist mode, to be stitched
 EXPOSURE = "exposure"
 FOCUS = "focus"
 
@@ -215,7 +216,7 @@ def _olympus(tags: Tags, model: str) -> Declared:
     sequence = None
     special = _ints(tags.get("Exif.Olympus.SpecialMode"))  # mode (0 normal, 2 fast, 3 panorama), sequence
     if len(special) >= 2:
-        drive = CONTINUOUS if special[0] == 2 else SINGLE if special[0] == 0 else ""
+        drive = {0: SINGLE, 2: CONTINUOUS, 3: PANORAMA}.get(special[0], "")
         sequence = special[1] or None
     mode = _ints(tags.get("Exif.OlympusCs.DriveMode"))  # mode, shot number, mode bits, ...
     if mode:
