@@ -255,7 +255,7 @@ def _exiv2_block(block: bytes) -> dict[str, str]:
         return {}  # cannot be one APP1 segment; a camera's never is
     jpeg = b"\xff\xd8\xff\xe1" + (len(block) + 2).to_bytes(2, "big") + block + b"\xff\xd9"
     try:
-        return {key: str(value) for key, value in exiv2.read_exif(jpeg).items()}
+        return _as_maker(exiv2.read_exif(jpeg))
     except exiv2.Exiv2Error:
         return {}
 
@@ -297,20 +297,25 @@ def _raw_tags(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
             if tags.get("datetime"):
                 # The makernote, when worth reading and where exiv2 finds it (in the EXIF IFD: a DNG
                 # keeps the camera's in DNGPrivateData, which exiv2 does not decode), through exiv2.
-                note = _MAKER_NOTE in exif.get_ifd(0x8769)
-                return tags, (_exiv2_all(path) if note and wants_exiv2(str(tags.get("make") or "")) else {})
+                if _MAKER_NOTE in exif.get_ifd(0x8769) and wants_exiv2(str(tags.get("make") or "")):
+                    return tags, _as_maker(_exiv2_all(path))
+                return tags, {}
         except Exception:  # odd IFD layout: exiv2 knows more makers' quirks
             pass
     everything = _exiv2_all(path)
     tags = {name: everything[key] for key, name in _EXIV2_KEYS.items() if key in everything}
-    return tags, (everything if wants_exiv2(str(tags.get("make") or "")) else {})
+    return tags, (_as_maker(everything) if wants_exiv2(str(tags.get("make") or "")) else {})
 
 
-def _exiv2_all(path: Path) -> dict[str, str]:
+def _exiv2_all(path: Path) -> dict[str, Any]:
     try:
-        return {key: str(value) for key, value in exiv2.read_exif(path).items()}
+        return exiv2.read_exif(path)
     except exiv2.Exiv2Error:  # RAW metadata is a bonus: the preview decoded, so the shot is usable
         return {}
+
+
+def _as_maker(exif: dict[str, Any]) -> dict[str, str]:
+    return {key: str(value) for key, value in exif.items()}
 
 
 def raw_io_reason(path: Path) -> str:
