@@ -77,9 +77,21 @@ def is_raw_name(name: str) -> bool:
     return PurePath(name.casefold()).suffix in RAW_EXTENSIONS
 
 
+# The copy an iPhone or iPad saves beside its original when a photo is edited on it: `IMG_E1234.JPG`
+# (or `.HEIC`) beside `IMG_1234.*`. Its adjustments go to `IMG_O1234.AAE`, a sidecar, never an image.
+_APPLE_EDIT = re.compile(r"^(img_)e(\d{4})$")
+
+
 def shot_stem(name: str) -> str:
-    """The part of a file name shared by a RAW and its JPEG: `IMG_0001.CR2` -> `img_0001`."""
-    return PurePath(name).stem.casefold()
+    """The part of a file name shared by the files of one shot: a RAW and its JPEG, `IMG_0001.CR2`
+    -> `img_0001`, and an Apple edited copy with its original, `IMG_E0001.JPG` -> `img_0001`."""
+    return _APPLE_EDIT.sub(r"\1\2", PurePath(name).stem.casefold())
+
+
+def is_edited_copy(name: str) -> bool:
+    """True for a copy the phone saved beside its original (`IMG_E1234.JPG`): it belongs to the
+    original's shot, as a companion, like a RAW to its JPEG."""
+    return _APPLE_EDIT.match(PurePath(name).stem.casefold()) is not None
 
 
 def darktable_sidecar(image: P) -> P:

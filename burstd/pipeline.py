@@ -30,7 +30,7 @@ from burstd.discover import Candidate, discover
 from burstd.errors import ConfigError, ImageError, SidecarError
 from burstd.grouping import GroupingParams, regroup
 from burstd.models import Analysis, FileProblem, Method, RatedBurst, ScanSettings, SidecarAction, SidecarOutcome, Shot
-from burstd.naming import is_raw_name, natural_key, shot_stem, sidecar_targets
+from burstd.naming import is_edited_copy, is_raw_name, natural_key, shot_stem, sidecar_targets
 from burstd.ranking import rate_burst
 from burstd.sidecar.files import known_state, write_sidecar
 from burstd.tagging import sidecar_fields
@@ -491,10 +491,14 @@ def _rated_elsewhere(
 
 
 def plan_pairs(candidates: Sequence[Candidate]) -> tuple[list[Candidate], dict[Path, tuple[Path, ...]]]:
-    """Which files to analyse, and the companions of each: a RAW and a JPEG with one stem are one shot.
+    """Which files to analyse, and the companions of each: the files of one shot (`naming.shot_stem`).
 
-    The JPEG is the one analysed: it is the camera's own rendering of the same frame and carries its
-    EXIF where Pillow reads it cheaply. Its RAW is rated alike without being decoded at all.
+    A RAW and a JPEG with one stem are one shot: the JPEG is the one analysed, as it is the camera's
+    own rendering of the same frame and carries its EXIF where Pillow reads it cheaply; its RAW is
+    rated alike without being decoded at all. An edited copy the phone saved beside its original
+    (`IMG_E1234.JPG`, `naming.is_edited_copy`) is likewise a companion of the original: the same
+    photograph, so it gets the original's rating and is never ranked against it. Alone (its original
+    deleted) it is a shot of its own.
     """
     by_stem: dict[tuple[Path, str], list[Candidate]] = {}
     for c in candidates:
@@ -502,11 +506,14 @@ def plan_pairs(candidates: Sequence[Candidate]) -> tuple[list[Candidate], dict[P
     keep: list[Candidate] = []
     companions: dict[Path, tuple[Path, ...]] = {}
     for group in by_stem.values():
-        jpegs = [c for c in group if not is_raw_name(c.path.name)]
         raws = [c for c in group if is_raw_name(c.path.name)]
-        if jpegs and raws:
-            keep.extend(jpegs)
-            companions[jpegs[0].path] = tuple(sorted((r.path for r in raws), key=lambda p: natural_key(p.name)))
+        edits = [c for c in group if not is_raw_name(c.path.name) and is_edited_copy(c.path.name)]
+        originals = [c for c in group if c not in raws and c not in edits]
+        primaries = originals or edits
+        joined = raws + (edits if originals else [])
+        if primaries and joined:
+            keep.extend(primaries)
+            companions[primaries[0].path] = tuple(sorted((c.path for c in joined), key=lambda p: natural_key(p.name)))
         else:
             keep.extend(group)
     keep.sort(key=lambda c: (natural_key(str(c.path.parent)), natural_key(c.path.name)))

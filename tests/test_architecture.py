@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "burstd.exit_codes": PURE,
     "burstd.analysis.features": PURE,
     "burstd.analysis.metadata": PURE,
+    "burstd.analysis.makernotes": PURE,
     "burstd.sidecar.xmp": PURE,
     "burstd.sidecar.packet": PURE,
     "burstd.sidecar.policy": PURE,

@@ -13,6 +13,7 @@ import cv2
 from burstd.analysis.decode import decode, read_kind
 from burstd.errors import ImageError
 from burstd.analysis.features import measure, orb_descriptors
+from burstd.analysis.makernotes import declare
 from burstd.analysis.metadata import interpret
 from burstd.models import Analysis, TimeSource
 from burstd.naming import has_image_extension
@@ -61,6 +62,7 @@ def analyse_file(path: Path, mtime_ns: int, *, with_orb: bool = False) -> tuple[
         source=decoded.source,
         thumb=features.thumb,
         thumb_size=features.thumb_size,
+        declared=declare(info.make, info.model, decoded.maker),
     )
     orb = orb_descriptors(decoded.grey) if with_orb else None
     return kind, analysis, orb

@@ -14,7 +14,7 @@ from __future__ import annotations
 import errno
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ import rawpy
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from burstd import exiv2
+from burstd.analysis.makernotes import apple_makernote, wants_exiv2
 from burstd.errors import ImageError
 from burstd.naming import is_raw_name
 
@@ -49,6 +50,9 @@ class Decoded:
     height: int
     tags: dict[str, Any]  # short names, see metadata.TAG_NAMES
     source: str  # e.g. "jpeg/4", "raw-preview/2", "raw-halfsize"
+    # Makernote values as exiv2 names and prints them (`Exif.CanonCs.DriveMode`: "1"), for
+    # `makernotes.declare`; only for the makes whose makernote says something burstd reads.
+    maker: dict[str, str] = field(default_factory=dict)
 
 
 def sniff(head: bytes, name: str) -> str | None:
@@ -123,8 +127,9 @@ def _decode_pillow(path: Path, kind: str) -> Decoded:
     with Image.open(path) as im:
         width, height = im.size
         tags = _pillow_tags(im)
+        maker = _pillow_maker(im, tags)
         grey, factor = _grey_reduced(im)
-    return Decoded(grey, width, height, tags, f"{kind}/{factor}")
+    return Decoded(grey, width, height, tags, f"{kind}/{factor}", maker)
 
 
 def _grey_reduced(im: Image.Image) -> tuple[np.ndarray, int]:
@@ -151,7 +156,8 @@ def _decode_raw(path: Path) -> Decoded:
         im, _orientation, source = _raw_pixels(raw)
     with im:
         grey, factor = _grey_reduced(im)
-    return Decoded(grey, width, height, _raw_tags(path), f"{source}/{factor}")
+    tags, maker = _raw_tags(path)
+    return Decoded(grey, width, height, tags, f"{source}/{factor}", maker)
 
 
 def raw_preview(path: Path) -> tuple[Image.Image, int]:
@@ -216,6 +222,44 @@ def _pillow_tags(im: Image.Image) -> dict[str, Any]:
         return {}
 
 
+_MAKER_NOTE = 0x927C
+_EXPOSURE_MODE = 0xA402  # EXIF's own ExposureMode: 2 is "Auto bracket", whatever the make
+
+
+def _pillow_maker(im: Image.Image, tags: dict[str, Any]) -> dict[str, str]:
+    """The makernote fields `makernotes.declare` reads, from the EXIF block Pillow already holds.
+
+    exiv2 parses only that block (wrapped as a tiny JPEG), never the file again, and only for the
+    makes it is worth it for and when a makernote is there at all: well under a millisecond a file.
+    Apple's makernote, which exiv2 does not decode, is read from Pillow's bytes directly.
+    """
+    try:
+        sub = im.getexif().get_ifd(0x8769)
+        note, exposure_mode = sub.get(_MAKER_NOTE), sub.get(_EXPOSURE_MODE)
+    except Exception:  # a broken EXIF block: nothing declared, the pixels still count
+        return {}
+    maker = {"Exif.Photo.ExposureMode": str(exposure_mode)} if exposure_mode is not None else {}
+    make = str(tags.get("make") or "")
+    if isinstance(note, bytes) and note.startswith(b"Apple iOS"):
+        maker.update(apple_makernote(note))
+    elif note and wants_exiv2(make) and isinstance(block := im.info.get("exif"), bytes):
+        maker.update(_exiv2_block(block))
+    return maker
+
+
+def _exiv2_block(block: bytes) -> dict[str, str]:
+    """Every tag exiv2 reads in an EXIF block (APP1's payload, `Exif\\0\\0` and all)."""
+    if not block.startswith(b"Exif\x00\x00"):
+        block = b"Exif\x00\x00" + block  # pillow-heif gives HEIF's EXIF without the JPEG header
+    if len(block) + 2 > 0xFFFF:
+        return {}  # cannot be one APP1 segment; a camera's never is
+    jpeg = b"\xff\xd8\xff\xe1" + (len(block) + 2).to_bytes(2, "big") + block + b"\xff\xd9"
+    try:
+        return _as_maker(exiv2.read_exif(jpeg))
+    except exiv2.Exiv2Error:
+        return {}
+
+
 def _exif_tags(exif: Image.Exif) -> dict[str, Any]:
     sub = exif.get_ifd(0x8769)
     tags = {name: exif.get(tag) for tag, name in _PILLOW_BASE.items() if exif.get(tag) is not None}
@@ -239,9 +283,10 @@ _EXIV2_KEYS = {
 _RAW_HEAD_BYTES = 1 << 20
 
 
-def _raw_tags(path: Path) -> dict[str, Any]:
+def _raw_tags(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
     """EXIF of a RAW file: Pillow's TIFF reader on the file's head when it is TIFF-based (fast,
-    parallel), exiv2 otherwise or when that finds no capture time (CR3, ORF, RW2, RAF, ...)."""
+    parallel), exiv2 otherwise or when that finds no capture time (CR3, ORF, RW2, RAF, ...); and
+    its makernote values (see `Decoded.maker`)."""
     with path.open("rb") as f:
         head = f.read(_RAW_HEAD_BYTES)
     if head.startswith((b"II*\x00", b"MM\x00*")):
@@ -250,18 +295,27 @@ def _raw_tags(path: Path) -> dict[str, Any]:
             exif.load(head)
             tags = _exif_tags(exif)
             if tags.get("datetime"):
-                return tags
+                # The makernote, when worth reading and where exiv2 finds it (in the EXIF IFD: a DNG
+                # keeps the camera's in DNGPrivateData, which exiv2 does not decode), through exiv2.
+                if _MAKER_NOTE in exif.get_ifd(0x8769) and wants_exiv2(str(tags.get("make") or "")):
+                    return tags, _as_maker(_exiv2_all(path))
+                return tags, {}
         except Exception:  # odd IFD layout: exiv2 knows more makers' quirks
             pass
-    return _exiv2_tags(path)
+    everything = _exiv2_all(path)
+    tags = {name: everything[key] for key, name in _EXIV2_KEYS.items() if key in everything}
+    return tags, (_as_maker(everything) if wants_exiv2(str(tags.get("make") or "")) else {})
 
 
-def _exiv2_tags(path: Path) -> dict[str, Any]:
+def _exiv2_all(path: Path) -> dict[str, Any]:
     try:
-        exif = exiv2.read_exif(path)
+        return exiv2.read_exif(path)
     except exiv2.Exiv2Error:  # RAW metadata is a bonus: the preview decoded, so the shot is usable
         return {}
-    return {name: exif[key] for key, name in _EXIV2_KEYS.items() if key in exif}
+
+
+def _as_maker(exif: dict[str, Any]) -> dict[str, str]:
+    return {key: str(value) for key, value in exif.items()}
 
 
 def raw_io_reason(path: Path) -> str:
