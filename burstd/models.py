@@ -94,7 +94,7 @@ class Declared:
     """What the camera itself says about how a frame was shot (its makernote, or Apple's fields).
     Empty values: the file does not say. What the camera declares wins over what pixels suggest."""
 
-    drive: str = ""  # "single", "continuous" (a burst), "bracket", ... as burstd names them
+    drive: str = ""  # "single", "continuous" (a burst) or "panorama" (a panorama mode): `makernotes` names them
     sequence: int | None = None  # the frame's number within its burst or sequence (1-based)
     bracket: str = ""  # "exposure" or "focus" when the frame belongs to a bracketing series
     bracket_step: float | None = None  # EV between frames of an exposure bracket

@@ -35,16 +35,16 @@ def measure(grey: np.ndarray) -> PixelFeatures:
     h, w = grey.shape
     # Cropping to whole multiples of 64 lets OpenCV take its fast integer-area path (5x faster).
     small = cv2.resize(grey[: max(64, h // 64 * 64), : max(64, w // 64 * 64)], (64, 64), interpolation=cv2.INTER_AREA)
-    thumb = Image.fromarray(small)
+    hashed = Image.fromarray(small)
     tiles, grid = focus_tiles(grey)
-    small_thumb = thumbnail(grey)
+    thumb = thumbnail(grey)
     return PixelFeatures(
-        phash=_hash_int(imagehash.phash(thumb)),
-        dhash=_hash_int(imagehash.dhash(thumb)),
+        phash=_hash_int(imagehash.phash(hashed)),
+        dhash=_hash_int(imagehash.dhash(hashed)),
         tiles=tiles,
         grid=grid,
-        thumb=small_thumb.tobytes(),
-        thumb_size=(small_thumb.shape[1], small_thumb.shape[0]),
+        thumb=thumb.tobytes(),
+        thumb_size=(thumb.shape[1], thumb.shape[0]),
     )
 
 
