@@ -1,0 +1,284 @@
+"""Faces and eye state on real photos: `python -m tests.bench.faces` (about a minute on one core).
+
+    python -m tests.bench.faces [--detect-side PX] [--score S] [--speed]
+
+Reads ../shared/faces only (research data, never copied into the project):
+
+- face recall and false positives on the labelled scenes (dlib's PASCAL photos and a 24-face collage,
+  `dlib_*.xml`): each image goes through burstd's own decode and `find_faces`; a labelled box counts
+  as found when a detected box overlaps it with IoU >= 0.5, or, since YuNet's boxes reach from the
+  hairline to the chin where dlib's stop at the brows, when the labelled box's centre lies inside the
+  detected box and their widths differ by less than a factor 1.6 (each detection matches one label,
+  greedily by IoU). Detections matching no label are false positives; `dlib_dogs.jpg` holds no human
+  face, so every detection there is one;
+- eye state on `eyes_dev/open` and `eyes_dev/closed` (398 real face crops each): each crop is centred,
+  at its own size, on a mid-grey canvas three times as large (at least 320 px), as a detector would
+  meet a face in a photo, and goes through `find_faces`; the largest face's state is taken. A crop
+  where no face is found, or whose eyes come back unknown, counts as wrong. `CLOSED_BELOW` is checked
+  on the odd-numbered crops after being chosen on the even ones: the table gives both halves and the
+  threshold that would be best on each;
+- time: ms per image for the scenes (decode excluded: `find_faces` only) and ms per face of eye state;
+- with `--speed`: the per-file analysis (`analyse_file`, one thread) of ../shared/photos/bursts_fba
+  (31 real 3501x2201 JPEGs without faces), with `find_faces` and with it replaced by nothing,
+  alternating and keeping each file's fastest of three runs, so the ratio is the cost faces add to a
+  card without faces.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from burstd.analysis import analyse, faces
+from burstd.analysis.decode import decode, read_kind
+from burstd.analysis.metadata import interpret
+from burstd.models import EyeState, Face
+from tests.bench.__main__ import machine, print_table
+from tests.bench.render import PHOTOS
+
+SHARED_FACES = Path(__file__).resolve().parents[2].parent / "shared" / "faces"
+SCENES = SHARED_FACES / "scenes"
+EYES = SHARED_FACES / "eyes_dev"
+NO_FACES = PHOTOS / "bursts_fba"
+
+
+@dataclass(frozen=True, slots=True)
+class SceneScore:
+    labelled: int
+    found: int
+    false_positives: int
+    dog_detections: int
+    ms_per_image: float
+    per_image: tuple[tuple[str, int, int, int], ...]  # name, labelled, found, false positives
+
+
+@dataclass(frozen=True, slots=True)
+class EyeResult:
+    name: str
+    truth: EyeState
+    eyes: EyeState  # UNKNOWN also when no face was found
+    openness: float | None
+    face_found: bool
+
+
+def labelled_scenes() -> dict[str, list[tuple[int, int, int, int]]]:
+    """Image file name -> labelled face boxes (x, y, w, h), from both of dlib's XML files."""
+    boxes: dict[str, list[tuple[int, int, int, int]]] = {}
+    for xml in sorted(SCENES.glob("dlib_*.xml")):
+        for image in ET.parse(xml).getroot().iter("image"):
+            name = "dlib_" + Path(image.get("file", "")).name
+            boxes[name] = [(int(b.get("left", 0)), int(b.get("top", 0)), int(b.get("width", 0)), int(b.get("height", 0)))
+                           for b in image.iter("box")]  # fmt: skip
+    return boxes
+
+
+def faces_of(path: Path) -> tuple[tuple[Face, ...], float]:
+    """burstd's faces of one file (decoded as `analyse_file` decodes it) and find_faces' seconds."""
+    kind = read_kind(path)
+    decoded = decode(path, kind or "jpeg")
+    orientation = interpret(decoded.tags).orientation
+    started = time.perf_counter()
+    found = faces.find_faces(decoded.grey, (decoded.width, decoded.height), orientation)
+    return found, time.perf_counter() - started
+
+
+def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    w = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    h = max(0, min(ay + ah, by + bh) - max(ay, by))
+    inter = w * h
+    return inter / (aw * ah + bw * bh - inter) if inter else 0.0
+
+
+def matches(label: tuple[int, int, int, int], box: tuple[int, int, int, int]) -> bool:
+    """The documented matching rule (see the module docstring)."""
+    if iou(label, box) >= 0.5:
+        return True
+    lx, ly, lw, lh = label
+    bx, by, bw, bh = box
+    cx, cy = lx + lw / 2, ly + lh / 2
+    inside = bx <= cx <= bx + bw and by <= cy <= by + bh
+    return inside and max(lw, bw) / max(1, min(lw, bw)) < 1.6
+
+
+def count_matches(labels: list[tuple[int, int, int, int]], boxes: list[tuple[int, int, int, int]]) -> int:
+    """Labels matched, one detection each, greedily by IoU."""
+    pairs = sorted(((iou(l, b), i, j) for i, l in enumerate(labels) for j, b in enumerate(boxes) if matches(l, b)), reverse=True)
+    used_l: set[int] = set()
+    used_b: set[int] = set()
+    for _, i, j in pairs:
+        if i not in used_l and j not in used_b:
+            used_l.add(i)
+            used_b.add(j)
+    return len(used_l)
+
+
+def score_scenes() -> SceneScore:
+    labels = labelled_scenes()
+    rows = []
+    seconds = []
+    for name, boxes in sorted(labels.items()):
+        found, took = faces_of(SCENES / name)
+        seconds.append(took)
+        hit = count_matches(boxes, [f.box for f in found])
+        rows.append((name, len(boxes), hit, len(found) - hit))
+    dogs, took = faces_of(SCENES / "dlib_dogs.jpg")
+    seconds.append(took)
+    return SceneScore(
+        labelled=sum(r[1] for r in rows), found=sum(r[2] for r in rows), false_positives=sum(r[3] for r in rows),
+        dog_detections=len(dogs), ms_per_image=1000 * statistics.mean(seconds), per_image=tuple(rows),
+    )  # fmt: skip
+
+
+def on_canvas(crop: np.ndarray) -> np.ndarray:
+    """A face crop centred on a mid-grey canvas three times its size (at least 320 px)."""
+    h, w = crop.shape
+    side = max(320, 3 * max(h, w))
+    canvas = np.full((side, side), 128, dtype=np.uint8)
+    y, x = (side - h) // 2, (side - w) // 2
+    canvas[y : y + h, x : x + w] = crop
+    return canvas
+
+
+def read_eye_crops(names: list[Path], truth: EyeState) -> list[EyeResult]:
+    results = []
+    for path in names:
+        canvas = on_canvas(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE))
+        found = faces.find_faces(canvas, (canvas.shape[1], canvas.shape[0]))
+        if not found:
+            results.append(EyeResult(path.name, truth, EyeState.UNKNOWN, None, False))
+        else:
+            results.append(EyeResult(path.name, truth, found[0].eyes, found[0].openness, True))
+    return results
+
+
+def eye_crops(limit: int | None = None) -> dict[EyeState, list[Path]]:
+    """The open and closed crops, sorted by name (every `limit`-th one when given, for tests)."""
+    picked = {}
+    for truth in (EyeState.OPEN, EyeState.CLOSED):
+        files = sorted((EYES / truth.value).glob("*.jpg"))
+        picked[truth] = files if limit is None else files[:: max(1, len(files) // limit)][:limit]
+    return picked
+
+
+def eye_figures(results: list[EyeResult], threshold: float | None = None) -> dict[str, float]:
+    """Accuracy (unknown and no face count as wrong), open called closed, closed called open."""
+    def state(r: EyeResult) -> EyeState:
+        if threshold is None or r.openness is None:
+            return r.eyes
+        return EyeState.CLOSED if r.openness < threshold else EyeState.OPEN
+
+    opened = [r for r in results if r.truth is EyeState.OPEN]
+    closed = [r for r in results if r.truth is EyeState.CLOSED]
+    right = sum(state(r) is r.truth for r in results)
+    return {
+        "accuracy": right / max(1, len(results)),
+        "open_called_closed": sum(state(r) is EyeState.CLOSED for r in opened) / max(1, len(opened)),
+        "closed_called_open": sum(state(r) is EyeState.OPEN for r in closed) / max(1, len(closed)),
+        "unknown": sum(state(r) is EyeState.UNKNOWN for r in results) / max(1, len(results)),
+    }
+
+
+def best_threshold(results: list[EyeResult]) -> float:
+    """The openness cut with the best accuracy on `results`, open-called-closed kept <= 5 %."""
+    candidates = np.arange(0.05, 0.40, 0.005)
+    scored = [(eye_figures(results, float(t)), float(t)) for t in candidates]
+    allowed = [(f["accuracy"], t) for f, t in scored if f["open_called_closed"] <= 0.05] or [(f["accuracy"], t) for f, t in scored]
+    return round(max(allowed)[1], 3)
+
+
+def eye_ms_per_face(samples: int = 40) -> float:
+    """Eye state's own cost per face (mesh + two iris runs), on the first open crops."""
+    crops = [on_canvas(cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)) for p in eye_crops()[EyeState.OPEN][:samples]]
+    seconds = []
+    for canvas in crops:
+        rows = faces.detect(canvas)
+        if len(rows):
+            started = time.perf_counter()
+            faces.read_eyes(canvas, rows[0, 4:8].reshape(2, 2), tuple(float(v) for v in rows[0, :4]))
+            seconds.append(time.perf_counter() - started)
+    return 1000 * statistics.median(seconds)
+
+
+def no_face_speed(repeats: int = 3) -> tuple[float, float, int, int]:
+    """(ms per file without faces, with faces, files, faces found) for `analyse_file`, one thread."""
+    files = sorted(NO_FACES.rglob("*.jpg"))
+    real = analyse.find_faces
+    without: Callable[..., tuple[Face, ...]] = lambda *args, **kwargs: ()  # noqa: E731
+    best = {False: [float("inf")] * len(files), True: [float("inf")] * len(files)}
+    found = 0
+    for repeat in range(repeats):
+        for i, path in enumerate(files):
+            for with_faces in (False, True):
+                analyse.find_faces = real if with_faces else without
+                started = time.perf_counter()
+                _, analysis, _ = analyse.analyse_file(path, path.stat().st_mtime_ns)
+                best[with_faces][i] = min(best[with_faces][i], time.perf_counter() - started)
+                if with_faces and analysis is not None and repeat == 0:
+                    found += len(analysis.faces)
+    analyse.find_faces = real
+    return 1000 * statistics.mean(best[False]), 1000 * statistics.mean(best[True]), len(files), found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.faces", description=__doc__.split("\n")[0])
+    parser.add_argument("--detect-side", type=int, default=faces.DETECT_LONG_SIDE, help="the detection copy's long side")
+    parser.add_argument("--score", type=float, default=faces.SCORE_THRESHOLD, help="YuNet's confidence cut")
+    parser.add_argument("--speed", action="store_true", help="also time analyse_file with and without faces")
+    parser.add_argument("--verbose", action="store_true", help="per-image rows and wrong eye crops")
+    args = parser.parse_args(argv)
+    if not SHARED_FACES.is_dir():
+        parser.error(f"{SHARED_FACES} is missing")
+    faces.DETECT_LONG_SIDE = args.detect_side
+    faces.SCORE_THRESHOLD = args.score
+    cv2.setNumThreads(1)
+    started = time.perf_counter()
+    scenes = score_scenes()
+    crops = eye_crops()
+    results = read_eye_crops(crops[EyeState.OPEN], EyeState.OPEN) + read_eye_crops(crops[EyeState.CLOSED], EyeState.CLOSED)
+    by_name = sorted(results, key=lambda r: (r.truth.value, r.name))
+    even, odd = by_name[0::2], by_name[1::2]
+    allf, oddf = eye_figures(results), eye_figures(odd)
+    rows = [
+        ("machine", ", ".join(f"{k} {v}" for k, v in machine().items())),
+        ("command", "python -m tests.bench.faces " + " ".join(argv or []) + f" (detect side {args.detect_side}, score {args.score})"),
+        ("face recall, labelled scenes", f"{scenes.found / scenes.labelled:.3f} ({scenes.found}/{scenes.labelled})"),
+        ("false positives on the labelled scenes; detections on dlib_dogs.jpg", f"{scenes.false_positives}; {scenes.dog_detections}"),
+        ("find_faces, ms per scene image (one core)", f"{scenes.ms_per_image:.1f}"),
+        ("eye state, ms per face (mesh + 2 x iris, median)", f"{eye_ms_per_face():.1f}"),
+        ("eye crops with no face found (open, closed)",
+         f"{sum(not r.face_found for r in results if r.truth is EyeState.OPEN)}, {sum(not r.face_found for r in results if r.truth is EyeState.CLOSED)}"),
+        (f"eye accuracy, all {len(results)} (CLOSED_BELOW {faces.CLOSED_BELOW})", f"{allf['accuracy']:.3f}"),
+        ("open called closed / closed called open / unknown, all", f"{allf['open_called_closed']:.3f} / {allf['closed_called_open']:.3f} / {allf['unknown']:.3f}"),
+        ("eye accuracy, odd half (held out); open called closed", f"{oddf['accuracy']:.3f}; {oddf['open_called_closed']:.3f}"),
+        ("best threshold on the even half / on the odd half", f"{best_threshold(even)} / {best_threshold(odd)}"),
+    ]  # fmt: skip
+    if args.speed:
+        plain, with_faces, n, found = no_face_speed()
+        rows += [
+            (f"analyse_file on {n} face-free 3501x2201 JPEGs (bursts_fba), ms per file: without / with faces",
+             f"{plain:.1f} / {with_faces:.1f} (faces found: {found})"),
+            ("no-face card: time with faces over time without", f"{with_faces / plain:.3f}"),
+        ]  # fmt: skip
+    rows.append(("benchmark wall time, s", f"{time.perf_counter() - started:.0f}"))
+    print_table(rows)
+    if args.verbose:
+        for name, labelled, hit, fp in scenes.per_image:
+            print(f"{name}: {hit}/{labelled} found, {fp} false positives")
+        for r in results:
+            if r.eyes is not r.truth:
+                print(f"eye {r.truth.value} read {r.eyes.value} openness {r.openness} face {r.face_found}: {r.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
