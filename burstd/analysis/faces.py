@@ -30,12 +30,17 @@ DETECTOR_FILE = "face_detection_yunet_2023mar.onnx"
 MESH_FILE = "face_landmark.tflite"
 IRIS_FILE = "iris_landmark.tflite"
 
-# The detection copy's long side. YuNet's cost grows with its pixels; see DETECTION in README for
-# the recall and time measured at each size (python -m tests.bench.faces).
+# The detection copy's long side. YuNet's cost grows with its pixels: about 11 ms at 640 on one core,
+# more than half of what analysing a face-free photo costs, so a glance at a small copy comes first
+# and only a photo where it sees something gets the full look (python -m tests.bench.faces measures
+# the recall of both and their cost on a face-free card).
 DETECT_LONG_SIDE = 640
-# YuNet's confidence cut: below it, on the labelled scenes, false positives (a dog's face, textures)
-# outnumber the faces gained.
-SCORE_THRESHOLD = 0.6
+GLANCE_LONG_SIDE = 256  # about 2 ms
+# YuNet's confidence cuts: the full look keeps faces above SCORE_THRESHOLD (below it false
+# positives, a dog's face, textures, outnumber the faces gained); the glance is more lenient, as
+# all it decides is whether to look again.
+SCORE_THRESHOLD = 0.5
+GLANCE_SCORE = 0.2
 NMS_THRESHOLD = 0.3
 # Eye state for at most this many faces per image, the largest first: the people a photographer
 # framed; the crowd behind them neither decides a pick nor should cost 9 ms a head.
@@ -101,7 +106,9 @@ def find_faces(grey: np.ndarray, full_size: tuple[int, int], orientation: int = 
     were already turned (a RAW demosaiced by LibRaw) while `full_size` is still the stored size."""
     turn = 1 if upright else orientation
     view = to_upright(grey, turn)
-    found = detect(view)
+    if not len(detect(view, GLANCE_LONG_SIDE, GLANCE_SCORE)):
+        return ()
+    found = detect(view, DETECT_LONG_SIDE, SCORE_THRESHOLD)
     vh, vw = view.shape
     # Stored full-size pixels per pixel of the upright view.
     stored_w, stored_h = full_size
@@ -125,13 +132,15 @@ def find_faces(grey: np.ndarray, full_size: tuple[int, int], orientation: int = 
     return tuple(faces)
 
 
-def detect(view: np.ndarray) -> np.ndarray:
-    """YuNet's rows (box x, y, w, h; five landmarks; score) in `view`'s pixels, largest box first."""
+def detect(view: np.ndarray, long_side: int, score: float) -> np.ndarray:
+    """YuNet's rows (box x, y, w, h; five landmarks; score) on a copy of `view` at most `long_side`
+    pixels long, back in `view`'s pixels, largest box first."""
     vh, vw = view.shape
-    factor = min(1.0, DETECT_LONG_SIDE / max(vh, vw))
+    factor = min(1.0, long_side / max(vh, vw))
     small = view if factor == 1.0 else cv2.resize(view, (round(vw * factor), round(vh * factor)), interpolation=cv2.INTER_AREA)
     detector = nets().detector
     detector.setInputSize((small.shape[1], small.shape[0]))
+    detector.setScoreThreshold(score)
     _, rows = detector.detect(cv2.cvtColor(small, cv2.COLOR_GRAY2BGR))
     if rows is None:
         return np.zeros((0, 15), dtype=np.float32)

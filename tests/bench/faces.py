@@ -21,13 +21,15 @@ Reads ../shared/faces only (research data, never copied into the project):
 - with `--speed`: the per-file analysis (`analyse_file`, one thread) of ../shared/photos/bursts_fba
   (31 real 3501x2201 JPEGs without faces), with `find_faces` and with it replaced by nothing,
   alternating and keeping each file's fastest of three runs, so the ratio is the cost faces add to a
-  card without faces.
+  card without faces; the same on every 4th file of the 24 MP benchmark card when it has been
+  generated (its pictures come from real photos, a few with faces).
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -48,6 +50,8 @@ SHARED_FACES = Path(__file__).resolve().parents[2].parent / "shared" / "faces"
 SCENES = SHARED_FACES / "scenes"
 EYES = SHARED_FACES / "eyes_dev"
 NO_FACES = PHOTOS / "bursts_fba"
+# The 24 MP card `python -m tests.bench --profile 24mp` generates (used when it is there).
+CARD_24MP = Path(tempfile.gettempdir()) / "burstd-bench" / "24mp-seed1" / "card"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,7 @@ class SceneScore:
     dog_detections: int
     ms_per_image: float
     per_image: tuple[tuple[str, int, int, int], ...]  # name, labelled, found, false positives
+    unlabelled: tuple[tuple[str, int], ...]  # the other scenes (portraits, two people): faces found
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,9 +138,16 @@ def score_scenes() -> SceneScore:
         rows.append((name, len(boxes), hit, len(found) - hit))
     dogs, took = faces_of(SCENES / "dlib_dogs.jpg")
     seconds.append(took)
+    others = sorted(p for p in SCENES.iterdir() if p.suffix in (".jpg", ".png") and p.name not in labels and p.name != "dlib_dogs.jpg")
+    unlabelled = []
+    for path in others:
+        found, took = faces_of(path)
+        seconds.append(took)
+        unlabelled.append((path.name, len(found)))
     return SceneScore(
         labelled=sum(r[1] for r in rows), found=sum(r[2] for r in rows), false_positives=sum(r[3] for r in rows),
         dog_detections=len(dogs), ms_per_image=1000 * statistics.mean(seconds), per_image=tuple(rows),
+        unlabelled=tuple(unlabelled),
     )  # fmt: skip
 
 
@@ -201,7 +213,7 @@ def eye_ms_per_face(samples: int = 40) -> float:
     crops = [on_canvas(cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)) for p in eye_crops()[EyeState.OPEN][:samples]]
     seconds = []
     for canvas in crops:
-        rows = faces.detect(canvas)
+        rows = faces.detect(canvas, faces.DETECT_LONG_SIDE, faces.SCORE_THRESHOLD)
         if len(rows):
             started = time.perf_counter()
             faces.read_eyes(canvas, rows[0, 4:8].reshape(2, 2), tuple(float(v) for v in rows[0, :4]))
@@ -209,9 +221,8 @@ def eye_ms_per_face(samples: int = 40) -> float:
     return 1000 * statistics.median(seconds)
 
 
-def no_face_speed(repeats: int = 3) -> tuple[float, float, int, int]:
+def speed(files: list[Path], repeats: int = 3) -> tuple[float, float, int, int]:
     """(ms per file without faces, with faces, files, faces found) for `analyse_file`, one thread."""
-    files = sorted(NO_FACES.rglob("*.jpg"))
     real = analyse.find_faces
     without: Callable[..., tuple[Face, ...]] = lambda *args, **kwargs: ()  # noqa: E731
     best = {False: [float("inf")] * len(files), True: [float("inf")] * len(files)}
@@ -233,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.faces", description=__doc__.split("\n")[0])
     parser.add_argument("--detect-side", type=int, default=faces.DETECT_LONG_SIDE, help="the detection copy's long side")
     parser.add_argument("--score", type=float, default=faces.SCORE_THRESHOLD, help="YuNet's confidence cut")
+    parser.add_argument("--glance-side", type=int, default=faces.GLANCE_LONG_SIDE, help="the first, cheap look's long side")
+    parser.add_argument("--glance-score", type=float, default=faces.GLANCE_SCORE, help="the first look's confidence cut")
+    parser.add_argument("--no-glance", action="store_true", help="the full look on every image (the glance made equal to it)")
     parser.add_argument("--speed", action="store_true", help="also time analyse_file with and without faces")
     parser.add_argument("--verbose", action="store_true", help="per-image rows and wrong eye crops")
     args = parser.parse_args(argv)
@@ -240,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{SHARED_FACES} is missing")
     faces.DETECT_LONG_SIDE = args.detect_side
     faces.SCORE_THRESHOLD = args.score
+    faces.GLANCE_LONG_SIDE, faces.GLANCE_SCORE = (args.detect_side, args.score) if args.no_glance else (args.glance_side, args.glance_score)
     cv2.setNumThreads(1)
     started = time.perf_counter()
     scenes = score_scenes()
@@ -250,9 +265,11 @@ def main(argv: list[str] | None = None) -> int:
     allf, oddf = eye_figures(results), eye_figures(odd)
     rows = [
         ("machine", ", ".join(f"{k} {v}" for k, v in machine().items())),
-        ("command", "python -m tests.bench.faces " + " ".join(argv or []) + f" (detect side {args.detect_side}, score {args.score})"),
+        ("command", "python -m tests.bench.faces " + " ".join(argv or []) + f" (detect side {args.detect_side}, score {args.score}; glance side {faces.GLANCE_LONG_SIDE}, score {faces.GLANCE_SCORE})"),
         ("face recall, labelled scenes", f"{scenes.found / scenes.labelled:.3f} ({scenes.found}/{scenes.labelled})"),
         ("false positives on the labelled scenes; detections on dlib_dogs.jpg", f"{scenes.false_positives}; {scenes.dog_detections}"),
+        ("unlabelled scenes (portraits, two people, the 24-face collage) with no face found",
+         f"{sum(n == 0 for _, n in scenes.unlabelled)} of {len(scenes.unlabelled)}"),
         ("find_faces, ms per scene image (one core)", f"{scenes.ms_per_image:.1f}"),
         ("eye state, ms per face (mesh + 2 x iris, median)", f"{eye_ms_per_face():.1f}"),
         ("eye crops with no face found (open, closed)",
@@ -263,17 +280,24 @@ def main(argv: list[str] | None = None) -> int:
         ("best threshold on the even half / on the odd half", f"{best_threshold(even)} / {best_threshold(odd)}"),
     ]  # fmt: skip
     if args.speed:
-        plain, with_faces, n, found = no_face_speed()
+        plain, with_faces, n, found = speed(sorted(NO_FACES.rglob("*.jpg")))
         rows += [
             (f"analyse_file on {n} face-free 3501x2201 JPEGs (bursts_fba), ms per file: without / with faces",
              f"{plain:.1f} / {with_faces:.1f} (faces found: {found})"),
             ("no-face card: time with faces over time without", f"{with_faces / plain:.3f}"),
         ]  # fmt: skip
+        card = sorted(CARD_24MP.glob("*.JPG"))[::4]
+        if card:
+            plain, with_faces, n, found = speed(card, repeats=2)
+            rows.append((f"analyse_file on {n} files of the 24 MP benchmark card (every 4th), ms per file: without / with faces; ratio",
+                         f"{plain:.1f} / {with_faces:.1f}; {with_faces / plain:.3f} (faces found: {found})"))  # fmt: skip
     rows.append(("benchmark wall time, s", f"{time.perf_counter() - started:.0f}"))
     print_table(rows)
     if args.verbose:
         for name, labelled, hit, fp in scenes.per_image:
             print(f"{name}: {hit}/{labelled} found, {fp} false positives")
+        for name, n in scenes.unlabelled:
+            print(f"{name}: {n} faces")
         for r in results:
             if r.eyes is not r.truth:
                 print(f"eye {r.truth.value} read {r.eyes.value} openness {r.openness} face {r.face_found}: {r.name}")
