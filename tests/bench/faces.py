@@ -22,13 +22,18 @@ Reads ../shared/faces only (research data, never copied into the project):
   (31 real 3501x2201 JPEGs without faces), with `find_faces` and with it replaced by nothing,
   alternating and keeping each file's fastest of three runs, so the ratio is the cost faces add to a
   card without faces; the same on every 4th file of the 24 MP benchmark card when it has been
-  generated (its pictures come from real photos, a few with faces).
+  generated (its pictures come from real photos, a few with faces); with `--baseline DIR` (a
+  checkout of burstd before faces), cold scans of both cards in subprocesses, alternating the two
+  checkouts, the median of `--repeats` each: the speed a user sees, start-up and grouping included.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
@@ -222,7 +227,7 @@ def eye_ms_per_face(samples: int = 40) -> float:
 
 
 def speed(files: list[Path], repeats: int = 3) -> tuple[float, float, int, int]:
-    """(ms per file without faces, with faces, files, faces found) for `analyse_file`, one thread."""
+    """(CPU ms per file without faces, with faces, files, faces found) for `analyse_file`, one thread."""
     real = analyse.find_faces
     without: Callable[..., tuple[Face, ...]] = lambda *args, **kwargs: ()  # noqa: E731
     best = {False: [float("inf")] * len(files), True: [float("inf")] * len(files)}
@@ -231,13 +236,42 @@ def speed(files: list[Path], repeats: int = 3) -> tuple[float, float, int, int]:
         for i, path in enumerate(files):
             for with_faces in (False, True):
                 analyse.find_faces = real if with_faces else without
-                started = time.perf_counter()
+                started = time.thread_time()  # CPU time: the shared machine's load stays out of it
                 _, analysis, _ = analyse.analyse_file(path, path.stat().st_mtime_ns)
-                best[with_faces][i] = min(best[with_faces][i], time.perf_counter() - started)
+                best[with_faces][i] = min(best[with_faces][i], time.thread_time() - started)
                 if with_faces and analysis is not None and repeat == 0:
                     found += len(analysis.faces)
     analyse.find_faces = real
     return 1000 * statistics.mean(best[False]), 1000 * statistics.mean(best[True]), len(files), found
+
+
+def cold_scan_seconds(checkout: Path, card: Path, cache: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of one cold `burstd scan CARD -r --dry-run --json`, burstd imported from
+    `checkout`. CPU time (user + system, all threads) is what the work costs; the wall time also
+    holds whatever else the shared machine was doing."""
+    cache.unlink(missing_ok=True)
+    env = os.environ | {"PYTHONPATH": str(checkout), "XDG_STATE_HOME": str(cache.parent)}
+    cmd = [sys.executable, "-m", "burstd", "scan", str(card), "-r", "--dry-run", "--json", "--no-config", "--cache", str(cache)]
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=checkout, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, _, usage = os.wait4(proc.pid, 0)
+    return time.perf_counter() - started, usage.ru_utime + usage.ru_stime
+
+
+def scan_ratio(baseline: Path, card: Path, repeats: int) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Median (wall, CPU) cold-scan seconds of `card` without faces (`baseline`) and with them (this
+    checkout), the two alternating so that the machine's load falls on both alike."""
+    this = Path(__file__).resolve().parents[2]
+    times: dict[Path, list[tuple[float, float]]] = {baseline: [], this: []}
+    with tempfile.TemporaryDirectory() as scratch:
+        for _ in range(repeats):
+            for checkout in (baseline, this):
+                times[checkout].append(cold_scan_seconds(checkout, card, Path(scratch) / "cache.sqlite3"))
+
+    def median(runs: list[tuple[float, float]]) -> tuple[float, float]:
+        return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+    return median(times[baseline]), median(times[this])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -248,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--glance-score", type=float, default=faces.GLANCE_SCORE, help="the first look's confidence cut")
     parser.add_argument("--no-glance", action="store_true", help="the full look on every image (the glance made equal to it)")
     parser.add_argument("--speed", action="store_true", help="also time analyse_file with and without faces")
+    parser.add_argument("--baseline", type=Path, help="a burstd checkout without faces (e.g. `git archive 44d484f | tar -x -C DIR`): "
+                        "with --speed, also time cold scans of the cards with it and with this checkout")
+    parser.add_argument("--repeats", type=int, default=3, help="cold scans of each card with each checkout (default 3)")
     parser.add_argument("--verbose", action="store_true", help="per-image rows and wrong eye crops")
     args = parser.parse_args(argv)
     if not SHARED_FACES.is_dir():
@@ -282,15 +319,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.speed:
         plain, with_faces, n, found = speed(sorted(NO_FACES.rglob("*.jpg")))
         rows += [
-            (f"analyse_file on {n} face-free 3501x2201 JPEGs (bursts_fba), ms per file: without / with faces",
+            (f"analyse_file on {n} face-free 3501x2201 JPEGs (bursts_fba), CPU ms per file: without / with faces",
              f"{plain:.1f} / {with_faces:.1f} (faces found: {found})"),
             ("no-face card: time with faces over time without", f"{with_faces / plain:.3f}"),
         ]  # fmt: skip
         card = sorted(CARD_24MP.glob("*.JPG"))[::4]
         if card:
             plain, with_faces, n, found = speed(card, repeats=2)
-            rows.append((f"analyse_file on {n} files of the 24 MP benchmark card (every 4th), ms per file: without / with faces; ratio",
+            rows.append((f"analyse_file on {n} files of the 24 MP benchmark card (every 4th), CPU ms per file: without / with faces; ratio",
                          f"{plain:.1f} / {with_faces:.1f}; {with_faces / plain:.3f} (faces found: {found})"))  # fmt: skip
+    if args.speed and args.baseline:
+        for name, card in (("bursts_fba (31 files)", NO_FACES), ("the 24 MP card (329 files)", CARD_24MP)):
+            if card.is_dir():
+                (wall0, cpu0), (wall1, cpu1) = scan_ratio(args.baseline.resolve(), card, args.repeats)
+                rows.append((f"cold `burstd scan -r --dry-run` of {name}, median of {args.repeats}: wall s without / with faces, ratio; CPU s, ratio",
+                             f"{wall0:.2f} / {wall1:.2f}, {wall1 / wall0:.3f}; {cpu0:.1f} / {cpu1:.1f}, {cpu1 / cpu0:.3f}"))  # fmt: skip
     rows.append(("benchmark wall time, s", f"{time.perf_counter() - started:.0f}"))
     print_table(rows)
     if args.verbose:
