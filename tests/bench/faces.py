@@ -17,6 +17,8 @@ Reads ../shared/faces only (research data, never copied into the project):
   where no face is found, or whose eyes come back unknown, counts as wrong. `CLOSED_BELOW` is checked
   on the odd-numbered crops after being chosen on the even ones: the table gives both halves and the
   threshold that would be best on each;
+- small faces: the crops shrunk to 4-15 % of the long side of a 24 MP photo's reduced decode, pasted
+  on a real face-free photo: the share found (and eyes read right), which the glance limits;
 - time: ms per image for the scenes (decode excluded: `find_faces` only) and ms per face of eye state;
 - with `--speed`: the per-file analysis (`analyse_file`, one thread) of ../shared/photos/bursts_fba
   (31 real 3501x2201 JPEGs without faces), with `find_faces` and with it replaced by nothing,
@@ -213,6 +215,32 @@ def best_threshold(results: list[EyeResult]) -> float:
     return round(max(allowed)[1], 3)
 
 
+SMALL_FACE_SHARES = (0.04, 0.07, 0.10, 0.15)
+
+
+def small_faces(per_share: int = 60) -> dict[float, tuple[float, float]]:
+    """How small a face can be and still be found: open and closed crops (`per_share` in all),
+    shrunk to a share of the long side of a 1500x1000 view (a 24 MP photo's reduced decode) whose
+    background is a real face-free photo (bursts_fba), pasted at a few places. Share -> (found,
+    eyes read right). Tight crops lack the hair and shoulders a real face has: a pessimistic test."""
+    background = cv2.resize(decode(sorted(NO_FACES.rglob("*.jpg"))[0], "jpeg").grey, (1500, 1000), interpolation=cv2.INTER_AREA)
+    picked = eye_crops(limit=per_share // 2)
+    crops = [(truth, cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)) for truth in picked for p in picked[truth]]
+    figures = {}
+    for share in SMALL_FACE_SHARES:
+        side = round(1500 * share)
+        found = right = 0
+        for i, (truth, crop) in enumerate(crops):
+            view = background.copy()
+            x, y = 150 + (i * 397) % (1500 - side - 300), 150 + (i * 211) % (1000 - side - 300)
+            view[y : y + side, x : x + side] = cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA)
+            hits = [f for f in faces.find_faces(view, (6000, 4000)) if iou(f.box, (4 * x, 4 * y, 4 * side, 4 * side)) > 0.2]
+            found += bool(hits)
+            right += bool(hits) and hits[0].eyes is truth
+        figures[share] = (found / len(crops), right / len(crops))
+    return figures
+
+
 def eye_ms_per_face(samples: int = 40) -> float:
     """Eye state's own cost per face (mesh + two iris runs), on the first open crops."""
     crops = [on_canvas(cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)) for p in eye_crops()[EyeState.OPEN][:samples]]
@@ -316,6 +344,9 @@ def main(argv: list[str] | None = None) -> int:
         ("eye accuracy, odd half (held out); open called closed", f"{oddf['accuracy']:.3f}; {oddf['open_called_closed']:.3f}"),
         ("best threshold on the even half / on the odd half", f"{best_threshold(even)} / {best_threshold(odd)}"),
     ]  # fmt: skip
+    for share, (found, right) in small_faces().items():
+        rows.append((f"face {share:.0%} of a 24 MP photo's long side ({round(640 * share)} px at the full look, "
+                     f"{round(faces.GLANCE_LONG_SIDE * share)} at the glance): found; eyes right", f"{found:.2f}; {right:.2f}"))  # fmt: skip
     if args.speed:
         plain, with_faces, n, found = speed(sorted(NO_FACES.rglob("*.jpg")))
         rows += [
