@@ -48,22 +48,26 @@ def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return w * h / (aw * ah + bw * bh - w * h)
 
 
-def stored_box(box: tuple[int, int, int, int], orientation: int, size: int) -> tuple[int, int, int, int]:
-    """Where a box of the upright square portrait lies in the stored pixels (turned by STORED)."""
-    marker = np.zeros((size, size), dtype=np.uint8)
+def stored_box(box: tuple[int, int, int, int], orientation: int, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """Where a box of the upright portrait of `size` (w, h) lies in the stored pixels (turned by STORED)."""
+    marker = np.zeros((size[1], size[0]), dtype=np.uint8)
     x, y, w, h = box
     marker[y : y + h, x : x + w] = 1
     ys, xs = np.nonzero(STORED[orientation](marker))
     return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
 
 
-def portrait(tmp_path: Path, orientation: int = 1, scale: int = 1) -> Path:
+def portrait(tmp_path: Path, orientation: int = 1, scale: int = 1, wide: bool = False) -> Path:
+    """The portrait as a camera JPEG: stored turned for `orientation`, enlarged `scale` times, and
+    with `wide` on a 768x512 frame (grey on the right), so that width and height differ."""
     rgb = np.asarray(Image.open(ASTRONAUT).convert("RGB"))
+    if wide:
+        rgb = np.concatenate([rgb, np.full((512, 256, 3), 128, dtype=np.uint8)], axis=1)
     if scale != 1:
         rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     exif = Image.Exif()
     exif[0x0112] = orientation
-    path = tmp_path / f"astronaut_o{orientation}_x{scale}.jpg"
+    path = tmp_path / f"astronaut_o{orientation}_x{scale}{'_wide' * wide}.jpg"
     Image.fromarray(np.ascontiguousarray(STORED[orientation](rgb))).save(path, quality=92, exif=exif)
     return path
 
@@ -97,8 +101,17 @@ def test_a_turned_photo_is_searched_upright_and_boxed_in_stored_pixels(tmp_path:
     upright = faces_in(portrait(tmp_path))[0]
     found = faces_in(portrait(tmp_path, orientation))
     assert len(found) == 1, "YuNet finds upright faces only: the photo must be turned before detection"
-    assert iou(found[0].box, stored_box(upright.box, orientation, 512)) > 0.9, found[0].box
+    assert iou(found[0].box, stored_box(upright.box, orientation, (512, 512))) > 0.9, found[0].box
     assert found[0].eyes is EyeState.OPEN
+
+
+@pytest.mark.parametrize("orientation", [6, 8])
+def test_a_turned_enlarged_oblong_photo_is_boxed_in_its_full_stored_pixels(tmp_path: Path, orientation: int) -> None:
+    """3072x2048 stored on its side (2048x3072), analysed at 1/4: each axis is scaled back by its own."""
+    found = faces_in(portrait(tmp_path, orientation, scale=4, wide=True))
+    assert len(found) == 1
+    expected = stored_box(tuple(4 * v for v in FACE), orientation, (3072, 2048))
+    assert iou(found[0].box, expected) > 0.6, (found[0].box, expected)
 
 
 def test_orientation_turns_and_their_inverse_agree() -> None:

@@ -51,7 +51,7 @@ CLOSE_LOOK_MARGIN = 3.0
 CLOSE_LOOK_SIDE = 192
 NMS_THRESHOLD = 0.3
 # Eye state for at most this many faces per image, the largest first: the people a photographer
-# framed; the crowd behind them neither decides a pick nor should cost 9 ms a head.
+# framed; the crowd behind them neither decides a pick nor should cost 10 ms a head.
 MAX_EYE_FACES = 5
 # An eye narrower than this in the reduced decode has too few pixels for its lids to be placed.
 MIN_EYE_PX = 6.0
@@ -119,12 +119,9 @@ def find_faces(grey: np.ndarray, full_size: tuple[int, int], orientation: int = 
         return ()
     found = detect(view, DETECT_LONG_SIDE, SCORE_THRESHOLD)
     vh, vw = view.shape
-    # Stored full-size pixels per pixel of the upright view.
-    stored_w, stored_h = full_size
-    if _swaps_axes(orientation):
-        scale = (stored_h / vw + stored_w / vh) / 2
-    else:
-        scale = (stored_w / vw + stored_h / vh) / 2
+    # Full-size stored pixels per pixel of the reduced stored image (the view before its turn).
+    reduced_w, reduced_h = (vh, vw) if _swaps_axes(orientation) else (vw, vh)
+    scale_x, scale_y = full_size[0] / reduced_w, full_size[1] / reduced_h
     faces = []
     for rank, row in enumerate(found):
         x, y, w, h = (float(v) for v in row[:4])
@@ -132,7 +129,7 @@ def find_faces(grey: np.ndarray, full_size: tuple[int, int], orientation: int = 
         reading = read_eyes(view, eyes_at, (x, y, w, h)) if rank < MAX_EYE_FACES else EyeReading(None, EyeState.UNKNOWN)
         sx, sy, sw, sh = from_upright((x, y, w, h), orientation, (vw, vh))
         faces.append(Face(
-            box=(round(sx * scale), round(sy * scale), round(sw * scale), round(sh * scale)),
+            box=(round(sx * scale_x), round(sy * scale_y), round(sw * scale_x), round(sh * scale_y)),
             score=round(float(row[14]), 3),
             eyes=reading.eyes,
             openness=None if reading.openness is None else round(reading.openness, 3),
