@@ -83,6 +83,9 @@ class EyeReading:
 
 
 _local = threading.local()
+# OpenCV 5's new dnn engine writes a warning to stderr for each YuNet it creates ("Targets are not
+# supported by the new graph engine"; burstd asks for none): it would land in every scan's output.
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 
 def _model(name: str) -> str:
