@@ -85,7 +85,7 @@ class Face:
     box: tuple[int, int, int, int]  # x, y, w, h
     score: float  # the detector's confidence, 0..1
     eyes: EyeState = EyeState.UNKNOWN
-    openness: float | None = None  # eyelid gap over eye width, the more open eye of the two
+    openness: float | None = None  # eyelid gap over eye width, the mean of the two eyes
     sharpness: float | None = None  # focus measure over the eyes' region (comparable within a burst only)
 
 

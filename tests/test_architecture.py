@@ -47,6 +47,9 @@ LAYERS: dict[str, int] = {
     "burstd.exiv2": EDGE,
     "burstd.discover": EDGE,
     "burstd.analysis": EDGE,
+    # Faces: measuring with cv2 like features, but it loads the shipped models and keeps one set of
+    # nets per thread, so it sits with the decoders, not in the pure core.
+    "burstd.analysis.faces": EDGE,
     "burstd.sidecar": EDGE,
     "burstd.store": EDGE,
     "burstd.config": EDGE,

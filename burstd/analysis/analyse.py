@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 
 from burstd.analysis.decode import decode, read_kind
+from burstd.analysis.faces import find_faces
 from burstd.errors import ImageError
 from burstd.analysis.features import measure, orb_descriptors
 from burstd.analysis.makernotes import declare
@@ -37,6 +38,9 @@ def analyse_file(path: Path, mtime_ns: int, *, with_orb: bool = False) -> tuple[
         raise ImageError(path, "image too small to analyse")
     info = interpret(decoded.tags)
     features = measure(decoded.grey)
+    # A RAW without a preview is demosaiced by LibRaw, which has already turned it upright.
+    upright = decoded.source.startswith("raw-halfsize")
+    faces = find_faces(decoded.grey, (decoded.width, decoded.height), info.orientation, upright=upright)
     if info.capture_time is not None:
         capture_time, source = info.capture_time, TimeSource.EXIF
     else:
@@ -63,6 +67,7 @@ def analyse_file(path: Path, mtime_ns: int, *, with_orb: bool = False) -> tuple[
         thumb=features.thumb,
         thumb_size=features.thumb_size,
         declared=declare(info.make, info.model, decoded.maker),
+        faces=faces,
     )
     orb = orb_descriptors(decoded.grey) if with_orb else None
     return kind, analysis, orb

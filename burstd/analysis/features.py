@@ -85,11 +85,22 @@ def focus_tiles(grey: np.ndarray) -> tuple[tuple[float, ...], tuple[int, int]]:
     for r in range(rows):
         for c in range(cols):
             tile = (slice(r * th, (r + 1) * th), slice(c * tw, (c + 1) * tw))
-            mean, sd = cv2.meanStdDev(lap[tile])
-            energy = sd[0, 0] ** 2 + mean[0, 0] ** 2  # mean squared Laplacian
-            _, contrast = cv2.meanStdDev(blurred[tile])
-            normalised[r, c] = energy / np.sqrt(contrast[0, 0] ** 2 + 25.0)
+            normalised[r, c] = _normalised_focus(lap[tile], blurred[tile])
     return tuple(float(v) for v in normalised.ravel()), (rows, cols)
+
+
+def region_focus(grey: np.ndarray) -> float:
+    """The focus measure of `focus_tiles` over one region (a face's eyes), as one number."""
+    blurred = cv2.GaussianBlur(grey, (3, 3), 0.8)
+    return _normalised_focus(cv2.Laplacian(blurred, cv2.CV_16S, ksize=1), blurred)
+
+
+def _normalised_focus(lap: np.ndarray, blurred: np.ndarray) -> float:
+    """Mean squared Laplacian over the region's contrast (plus a floor for flat regions)."""
+    mean, sd = cv2.meanStdDev(lap)
+    energy = sd[0, 0] ** 2 + mean[0, 0] ** 2
+    _, contrast = cv2.meanStdDev(blurred)
+    return float(energy / np.sqrt(contrast[0, 0] ** 2 + 25.0))
 
 
 def orb_descriptors(grey: np.ndarray, n_features: int = 500) -> bytes:

@@ -21,7 +21,7 @@ from burstd.models import Analysis, Declared, EyeState, Face, TimeSource
 from burstd.store.database import Database, path_key
 
 # Bump when the analysis itself changes (decode scale, focus measure, hashes): old rows become misses.
-ANALYSIS_VERSION = 4  # 4: `declared` is filled from the makernote
+ANALYSIS_VERSION = 5  # 4: `declared` is filled from the makernote; 5: `faces` are found
 NOT_AN_IMAGE = "none"
 
 
