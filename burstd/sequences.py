@@ -1,0 +1,394 @@
+"""Sets: exposure brackets, focus stacks and panoramas, told apart from bursts. Pure: analyses in,
+links and kinds out.
+
+Grouping (`grouping.py`) walks each body's shots in capture order. Between two consecutive shots,
+`link` says whether they are consecutive frames of a set that hashes cannot see (a bracket, whose
+exposures change the hashes; a panorama, whose frames share only a strip), or of a series the
+camera itself declares. Once a group is formed, `classify` names its kind from its members alone,
+so a group the daemon keeps from an earlier session gets the same kind again without storing it.
+
+Everything is measured on `Analysis.thumb` (128 px grey, made at analysis time) and on the focus
+grid `Analysis.tiles`: nothing is decoded here.
+
+- **Exposure bracket**: the same framing (small shift, the same edges: `edge_agreement` compares
+  gradient orientations, which exposure leaves alone) at exposures at least `BRACKET_MIN_STOPS`
+  apart: by EXIF (bias, or shutter, aperture and ISO) when the files say, and then also seen in the
+  pixels (the camera's auto exposure following a change of light is no bracket), else by the
+  pixels alone (`measured_stops`).
+- **Panorama**: consecutive frames overlap after a shift of `PAN_MIN_SHIFT`..`PAN_MAX_SHIFT` of the
+  frame (phase correlation, verified by the correlation of the overlap), at one exposure, with no
+  region that stays put (a pan that follows a moving subject is a burst).
+- **Focus stack**: three or more frames of one static framing and exposure, whose sharp region moves:
+  the per-tile focus measures vary tile by tile, not frame by frame (`focus_sweep`). A hand-held
+  burst's frames are sharper or softer as a whole.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from burstd.analysis.features import thumb_array
+from burstd.models import Analysis, Declared, Kind
+
+# Steps of a bracket are 0.7 EV or more in practice (1/3-EV brackets exist, but then hashes keep the
+# frames together and the kind comes from the camera's declaration or not at all); a hand-held
+# burst's auto exposure drifts by a few tenths.
+BRACKET_MIN_STOPS = 0.6
+# Seen in the pixels (clipping compresses a step): at least this much, the same way as EXIF says.
+BRACKET_SEEN_STOPS = 0.3
+# A manual bracket on a tripod may take minutes (changing the shutter by hand between frames).
+SET_MAX_GAP = 300.0
+# Edge agreement (`edge_agreement`): 1 for the same edges, about 0 for unrelated frames.
+# Measured on real photos: the same view at -2..+2 EV 0.55-0.9; different scenes below 0.2.
+SAME_EDGES = 0.45
+# A shift beyond this share of the frame is not the same framing.
+SAME_FRAMING_SHIFT = 0.06
+# A panorama's steps: a shift of this share of the frame (at 85 % the overlap is too thin to trust).
+PAN_MIN_SHIFT = 0.15
+PAN_MAX_SHIFT = 0.85
+PAN_MIN_MATCH = 0.75  # correlation of the overlap after the shift
+PAN_MAX_STOPS = 0.5  # frames of one panorama share one exposure
+# A region that still matches where it was (a subject followed by the pan): this share of the
+# textured overlap means the camera tracked something, so the frames are a burst.
+PAN_STATIC_SHARE = 0.08
+# Focus sweep (`focus_sweep`): the part of the per-tile focus measures (log) that neither the frame
+# nor the tile explains. Real focus stacks 0.31 and 0.60; real hand-held bursts 0.07-0.19.
+FOCUS_INTERACTION = 0.25
+# The content of a focus stack stays put: consecutive frames shrunk to 16 px across correlate at
+# 0.984 or more (real sweeps; real hand-held bursts 0.999), a subject moving through the frame less.
+FOCUS_STATIC_MATCH = 0.97
+
+
+class Link(StrEnum):
+    """What ties two consecutive frames into one set."""
+
+    BRACKET = "bracket"
+    PANORAMA = "panorama"
+    DECLARED_BURST = "declared-burst"
+    DECLARED_BRACKET = "declared-bracket"
+    DECLARED_FOCUS = "declared-focus"
+
+
+@dataclass(frozen=True, slots=True)
+class Shift:
+    """Where frame b's content sits against frame a's, as shares of the frame, and how well the
+    overlap matches there (correlation, -1..1; 0 when nothing was found)."""
+
+    dx: float
+    dy: float
+    match: float
+
+    @property
+    def size(self) -> float:
+        return math.hypot(self.dx, self.dy)
+
+
+NO_SHIFT = Shift(0.0, 0.0, 0.0)
+
+
+def link(a: Analysis, b: Analysis) -> tuple[Link, Shift] | None:
+    """The set link from frame a to the frame b after it, or None. Time gaps are the caller's."""
+    declared = declared_link(a.declared, b.declared)
+    if declared is not None:
+        return declared, NO_SHIFT
+    ta, tb = thumbs(a, b)
+    if ta is None or tb is None:
+        return None
+    shift = measure_shift(ta, tb)
+    if is_bracket_step(a, b, ta, tb, shift):
+        return Link.BRACKET, shift
+    if is_pan_step(a, b, ta, tb, shift):
+        return Link.PANORAMA, shift
+    return None
+
+
+def declared_link(a: Declared, b: Declared) -> Link | None:
+    """What the camera says ties a and b: the same bracketing series, or one burst (continuous drive
+    with consecutive frame numbers, or a shared burst identifier such as Apple's BurstUUID)."""
+    if a.group_id and a.group_id != b.group_id and b.group_id:
+        return None
+    consecutive = a.sequence is None or b.sequence is None or b.sequence == a.sequence + 1
+    if a.bracket and a.bracket == b.bracket and consecutive:
+        return Link.DECLARED_FOCUS if a.bracket == "focus" else Link.DECLARED_BRACKET
+    if a.group_id and a.group_id == b.group_id:
+        return Link.DECLARED_BURST
+    if a.drive == b.drive == "continuous" and a.sequence is not None and b.sequence == a.sequence + 1:
+        return Link.DECLARED_BURST
+    return None
+
+
+LinkOf = Callable[[Analysis, Analysis], "tuple[Link, Shift] | None"]
+
+
+def classify(members: Sequence[Analysis], link_of: LinkOf | None = None) -> Kind:
+    """The kind of a group of shots in capture order (a single shot is a burst of one).
+
+    `link_of` is `link`, or a memo of it: grouping has measured most pairs already."""
+    if len(members) < 2:
+        return Kind.BURST
+    declared = declared_kind(members)
+    if declared is not None:
+        return declared
+    pairs = list(zip(members, members[1:]))
+    links = [(link_of or link)(a, b) for a, b in pairs]
+    if all(found is not None and found[0] is Link.PANORAMA for found in links):
+        return Kind.PANORAMA
+    brackets = sum(1 for found in links if found is not None and found[0] is Link.BRACKET)
+    if brackets and brackets >= (len(pairs)) / 2:
+        return Kind.BRACKET
+    if focus_sweep(members):
+        return Kind.FOCUS_STACK
+    return Kind.BURST
+
+
+def declared_kind(members: Sequence[Analysis]) -> Kind | None:
+    """The kind the camera declares for most of the group, if it declares one."""
+    votes = [d for d in (m.declared for m in members)]
+    for bracket, kind in (("exposure", Kind.BRACKET), ("focus", Kind.FOCUS_STACK)):
+        if sum(1 for d in votes if d.bracket == bracket) * 2 > len(votes):
+            return kind
+    if all(declared_link(a.declared, b.declared) is Link.DECLARED_BURST for a, b in zip(members, members[1:])):
+        return Kind.BURST
+    return None
+
+
+def thumbs(a: Analysis, b: Analysis) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Both thumbnails, or None for both when they cannot be compared (missing, other shapes)."""
+    ta, tb = thumb_array(a.thumb, a.thumb_size), thumb_array(b.thumb, b.thumb_size)
+    if ta.size == 0 or ta.shape != tb.shape or min(ta.shape) < 16:
+        return None, None
+    return ta, tb
+
+
+# --- exposure brackets -------------------------------------------------------------------------
+
+
+def exif_stops(a: Analysis, b: Analysis) -> float | None:
+    """How much more light b got than a, in stops, by EXIF; None when the files do not say.
+
+    Auto bracketing steps the exposure bias (the camera turns it into shutter or aperture); a manual
+    bracket keeps the bias and steps the shutter, aperture or ISO.
+    """
+    if a.exposure_bias is not None and b.exposure_bias is not None and a.exposure_bias != b.exposure_bias:
+        return b.exposure_bias - a.exposure_bias
+    ea, eb = _exposure_value(a), _exposure_value(b)
+    return None if ea is None or eb is None else eb - ea
+
+
+def _exposure_value(a: Analysis) -> float | None:
+    """log2 of the light the sensor's signal stands for (shutter x ISO / f-number squared)."""
+    if not a.exposure_time or a.exposure_time <= 0:
+        return None
+    value = math.log2(a.exposure_time)
+    if a.aperture and a.aperture > 0:
+        value -= 2 * math.log2(a.aperture)
+    if a.iso and a.iso > 0:
+        value += math.log2(a.iso / 100)
+    return value
+
+
+def measured_stops(ta: np.ndarray, tb: np.ndarray) -> float:
+    """How much brighter b looks than a, in stops: the ratio of mean linear light (sRGB-like gamma
+    undone), over the pixels clipped in neither frame."""
+    la, lb = _LINEAR[ta], _LINEAR[tb]
+    usable = (ta > 4) & (ta < 250) & (tb > 4) & (tb < 250)
+    if usable.mean() < 0.05:
+        usable = np.ones_like(usable)
+    return float(math.log2((lb[usable].mean() + 1e-4) / (la[usable].mean() + 1e-4)))
+
+
+_LINEAR = (np.arange(256, dtype=np.float64) / 255.0) ** 2.2
+
+
+def edge_agreement(ta: np.ndarray, tb: np.ndarray) -> float:
+    """How alike the edges of two frames are, whatever their exposure: the mean of cos(2 x the
+    angle between their gradients), weighted by the weaker gradient (each frame's gradients
+    scaled by its own median strength, so a darker frame counts as much). 1: the same edges;
+    about 0: unrelated frames."""
+    (xa, ya, ma), (xb, yb, mb) = _gradients(ta), _gradients(tb)
+    weight = np.minimum(ma / _strength(ma), mb / _strength(mb))
+    total = float(weight.sum())
+    if total <= 0:
+        return 0.0
+    cos = (xa * xb + ya * yb) / np.maximum(ma * mb, 1e-6)
+    return float((weight * (2 * cos * cos - 1)).sum() / total)
+
+
+def _gradients(t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    # A little blur first: at 128 px, a sub-pixel shift between hand-held frames turns fine texture.
+    f = cv2.GaussianBlur(t.astype(np.float32), (0, 0), 1.0)
+    gx = cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3)
+    return gx, gy, np.hypot(gx, gy)
+
+
+def _strength(magnitude: np.ndarray) -> float:
+    return float(np.percentile(magnitude, 75)) or 1.0
+
+
+def is_bracket_step(a: Analysis, b: Analysis, ta: np.ndarray, tb: np.ndarray, shift: Shift) -> bool:
+    """Consecutive frames of an exposure bracket: the same framing, the exposure stepped."""
+    if shift.size > SAME_FRAMING_SHIFT:
+        return False
+    seen = measured_stops(ta, tb)
+    said = exif_stops(a, b)
+    if said is not None:
+        # The camera followed a change of light (auto exposure) when the pixels show no step.
+        if abs(said) < BRACKET_MIN_STOPS or seen * said <= 0 or abs(seen) < BRACKET_SEEN_STOPS:
+            return False
+    elif abs(seen) < BRACKET_MIN_STOPS:
+        return False
+    h, w = ta.shape
+    oa, ob = _overlap(ta, tb, round(shift.dx * w), round(shift.dy * h))
+    return edge_agreement(oa, ob) >= SAME_EDGES
+
+
+# --- panoramas ---------------------------------------------------------------------------------
+
+
+def measure_shift(ta: np.ndarray, tb: np.ndarray, candidates: int = 10) -> Shift:
+    """Where b's content sits against a's (phase correlation of the equalised frames, so another
+    exposure does not matter; zero-padded so that shifts up to the whole frame do not wrap around). The strongest few peaks are each checked by the correlation of
+    the overlap they imply, and the best checked one wins: with a thin overlap, the highest peak of
+    the phase correlation is often not the true shift."""
+    h, w = ta.shape
+    ta, tb = cv2.equalizeHist(ta), cv2.equalizeHist(tb)
+    fa = cv2.dft(_padded(ta), flags=cv2.DFT_COMPLEX_OUTPUT)
+    fb = cv2.dft(_padded(tb), flags=cv2.DFT_COMPLEX_OUTPUT)
+    cross = cv2.mulSpectrums(fb, fa, 0, conjB=True)
+    cross /= np.maximum(cv2.magnitude(cross[..., 0], cross[..., 1]), 1e-9)[..., None]
+    surface = cv2.GaussianBlur(cv2.idft(cross, flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE), (3, 3), 0)
+    peaks = np.flatnonzero((surface == cv2.dilate(surface, np.ones((5, 5), np.uint8))) & (surface > 0))
+    strongest = peaks[np.argsort(surface.ravel()[peaks])[::-1][:candidates]]
+    best = NO_SHIFT
+    for index in strongest:
+        y, x = np.unravel_index(index, surface.shape)
+        dy = int(y - surface.shape[0] if y > surface.shape[0] // 2 else y)
+        dx = int(x - surface.shape[1] if x > surface.shape[1] // 2 else x)
+        match = overlap_match(ta, tb, dx, dy)
+        if match > best.match:
+            best = Shift(dx / w, dy / h, match)
+    return best
+
+
+def _padded(t: np.ndarray) -> np.ndarray:
+    h, w = t.shape
+    f = t.astype(np.float32)
+    f -= f.mean()
+    f *= _taper(h, w)
+    out = np.zeros((2 * h, 2 * w), np.float32)
+    out[:h, :w] = f
+    return out
+
+
+@lru_cache(maxsize=8)
+def _taper(h: int, w: int) -> np.ndarray:
+    """A gentle taper: the hard border of the zero padding would otherwise dominate the spectrum."""
+    return np.outer(np.hanning(h + 2)[1:-1] ** 0.25, np.hanning(w + 2)[1:-1] ** 0.25).astype(np.float32)
+
+
+def overlap_match(ta: np.ndarray, tb: np.ndarray, dx: int, dy: int, min_share: float = 0.12) -> float:
+    """Correlation of a's and b's pixels where they overlap when b's content sits (dx, dy) from a's
+    (b[y + dy, x + dx] shows a[y, x]); 0 when the overlap is under `min_share` of the frame."""
+    a, b = _overlap(ta, tb, dx, dy)
+    if a.size < min_share * ta.size:
+        return 0.0
+    a, b = a - a.mean(), b - b.mean()
+    denominator = math.sqrt(float((a * a).sum() * (b * b).sum()))
+    return float((a * b).sum() / denominator) if denominator > 0 else 0.0
+
+
+def _overlap(ta: np.ndarray, tb: np.ndarray, dx: int, dy: int) -> tuple[np.ndarray, np.ndarray]:
+    h, w = ta.shape
+    x0, x1, y0, y1 = max(0, -dx), min(w, w - dx), max(0, -dy), min(h, h - dy)
+    if x1 <= x0 or y1 <= y0:
+        empty = np.zeros(0, np.float32)
+        return empty, empty
+    return (ta[y0:y1, x0:x1].astype(np.float32), tb[y0 + dy : y1 + dy, x0 + dx : x1 + dx].astype(np.float32))
+
+
+def is_pan_step(a: Analysis, b: Analysis, ta: np.ndarray, tb: np.ndarray, shift: Shift) -> bool:
+    """Consecutive frames of a panorama: a large, well-matched shift at one exposure, and nothing
+    that stayed where it was."""
+    if not PAN_MIN_SHIFT <= max(abs(shift.dx), abs(shift.dy)) <= PAN_MAX_SHIFT or shift.match < PAN_MIN_MATCH:
+        return False
+    said = exif_stops(a, b)
+    if said is None:
+        # Over the overlap only: the view itself brightens or darkens as the camera turns.
+        oa, ob = _overlap(ta, tb, round(shift.dx * ta.shape[1]), round(shift.dy * ta.shape[0]))
+        said = measured_stops(oa.astype(np.uint8), ob.astype(np.uint8))
+    if abs(said) > PAN_MAX_STOPS:
+        return False
+    return static_share(ta, tb, shift) < PAN_STATIC_SHARE
+
+
+def static_share(ta: np.ndarray, tb: np.ndarray, shift: Shift, block: int = 8) -> float:
+    """The share of a's textured blocks that match b better where they were than where the shift
+    puts them: a subject the camera followed while the background slid by."""
+    h, w = ta.shape
+    dx, dy = round(shift.dx * w), round(shift.dy * h)
+    a, b = ta.astype(np.float32), tb.astype(np.float32)
+    textured = staying = 0
+    for y in range(0, h - block + 1, block):
+        for x in range(0, w - block + 1, block):
+            patch = a[y : y + block, x : x + block]
+            if patch.std() < 6:
+                continue  # sky, a wall: matches anywhere
+            textured += 1
+            here = np.abs(patch - b[y : y + block, x : x + block]).mean()
+            ys, xs = y + dy, x + dx
+            there = (
+                np.abs(patch - b[ys : ys + block, xs : xs + block]).mean()
+                if 0 <= ys <= h - block and 0 <= xs <= w - block
+                else np.inf
+            )
+            if here < 0.5 * there and here < 0.3 * patch.std():
+                staying += 1
+    return staying / textured if textured else 0.0
+
+
+# --- focus stacks ------------------------------------------------------------------------------
+
+
+def focus_sweep(members: Sequence[Analysis]) -> bool:
+    """Three or more frames of one static framing and exposure whose sharp region moves.
+
+    In log space, the per-tile focus measures of a group are a frame effect (a frame shaken or
+    defocused as a whole), a tile effect (detail in the scene) and what neither explains: the
+    interaction, large only when each region of the frame is sharpest in another frame.
+    """
+    if len(members) < 3:
+        return False
+    grids = [m.tiles for m in members]
+    if any(not g for g in grids) or len({len(g) for g in grids}) != 1:
+        return False
+    logs = np.log(np.asarray(grids, dtype=np.float64) + 1e-3)
+    interaction = logs - logs.mean(1, keepdims=True) - logs.mean(0, keepdims=True) + logs.mean()
+    if math.sqrt(float((interaction**2).mean())) < FOCUS_INTERACTION:
+        return False
+    for a, b in zip(members, members[1:]):
+        ta, tb = thumbs(a, b)
+        if ta is None or tb is None or low_frequency_match(ta, tb) < FOCUS_STATIC_MATCH:
+            return False
+        if abs(measured_stops(ta, tb)) >= BRACKET_MIN_STOPS:
+            return False
+    return True
+
+
+def low_frequency_match(ta: np.ndarray, tb: np.ndarray) -> float:
+    """Correlation of two frames shrunk to 16 px across: blur (defocus) leaves it, moving content
+    does not."""
+    h, w = ta.shape
+    size = (16, max(1, round(16 * h / w)))
+    a = cv2.resize(ta, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    b = cv2.resize(tb, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    a, b = a - a.mean(), b - b.mean()
+    denominator = math.sqrt(float((a * a).sum() * (b * b).sum()))
+    return float((a * b).sum() / denominator) if denominator > 0 else 0.0
