@@ -150,7 +150,7 @@ def test_scan_counts_files_images_bursts_and_single_shots_in_one_vocabulary(caps
     report = json.loads(out)
     summary = {k: v for k, v in report["summary"].items() if k != "seconds"}
     assert summary == {"files": 5, "images": 4, "shots": 4, "groups": 2, "bursts": 1, "single_shots": 1,
-                       "analysed": 0, "cached": 4, "unreadable": 0, "sidecars": {"unchanged": 4}}
+                       "brackets": 0, "focus_stacks": 0, "panoramas": 0, "analysed": 0, "cached": 4, "unreadable": 0, "sidecars": {"unchanged": 4}}
     assert [(g["kind"], g["size"]) for g in report["groups"]] == [("burst", 3), ("single_shot", 1)]
     # `burstd status` lists the scan's session in the same words.
     code, out, _ = cli(capsys, "status", "--cache", cache)
