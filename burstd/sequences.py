@@ -59,8 +59,14 @@ PAN_MAX_STOPS = 0.5  # frames of one panorama share one exposure
 # textured overlap means the camera tracked something, so the frames are a burst.
 PAN_STATIC_SHARE = 0.08
 # Focus sweep (`focus_sweep`): the part of the per-tile focus measures (log) that neither the frame
-# nor the tile explains. Real focus stacks 0.31 and 0.60; real hand-held bursts 0.07-0.19.
+# nor the tile explains. Real focus stacks 0.31 and 0.60; real hand-held bursts 0.07-0.19, synthetic
+# bursts cut from real photos with frames blurred 0-4 px 0.18-0.39 (hence `crossing`).
 FOCUS_INTERACTION = 0.25
+# ... and the share of tiles two frames each have clearly (1.5 x) sharper than the other (`crossing`):
+# real focus stacks 0.27 and 0.25; real hand-held bursts 0-0.03, synthetic bursts cut from real
+# photos with frames blurred 0-4 px 0-0.09.
+FOCUS_CLEARLY = 1.5
+FOCUS_CROSSING = 0.17
 # The content of a focus stack stays put: consecutive frames shrunk to 16 px across correlate at
 # 0.984 or more (real sweeps; real hand-held bursts 0.999), a subject moving through the frame less.
 FOCUS_STATIC_MATCH = 0.97
@@ -362,7 +368,10 @@ def focus_sweep(members: Sequence[Analysis]) -> bool:
 
     In log space, the per-tile focus measures of a group are a frame effect (a frame shaken or
     defocused as a whole), a tile effect (detail in the scene) and what neither explains: the
-    interaction, large only when each region of the frame is sharpest in another frame.
+    interaction, large when each region of the frame is sharpest in another frame. A burst whose
+    frames are blurred by different amounts has some too (fine detail suffers more than coarse), but
+    there one frame is the sharper everywhere; in a focus stack two frames *cross*: each is clearly
+    sharper than the other somewhere (`crossing`).
     """
     if len(members) < 3:
         return False
@@ -371,7 +380,7 @@ def focus_sweep(members: Sequence[Analysis]) -> bool:
         return False
     logs = np.log(np.asarray(grids, dtype=np.float64) + 1e-3)
     interaction = logs - logs.mean(1, keepdims=True) - logs.mean(0, keepdims=True) + logs.mean()
-    if math.sqrt(float((interaction**2).mean())) < FOCUS_INTERACTION:
+    if math.sqrt(float((interaction**2).mean())) < FOCUS_INTERACTION or crossing(logs) < FOCUS_CROSSING:
         return False
     for a, b in zip(members, members[1:]):
         ta, tb = thumbs(a, b)
@@ -380,6 +389,24 @@ def focus_sweep(members: Sequence[Analysis]) -> bool:
         if abs(measured_stops(ta, tb)) >= BRACKET_MIN_STOPS:
             return False
     return True
+
+
+def crossing(logs: np.ndarray) -> float:
+    """For log focus measures (frames x tiles): over every pair of frames, the largest share of tiles
+    that each frame of the pair has clearly sharper (`FOCUS_CLEARLY` times) than the other, the
+    smaller of the two shares. Tiles with nothing to focus on (under a tenth of the sharpest tile's
+    best) are left out: their measure is noise."""
+    textured = logs.max(0) >= logs.max() - math.log(10)
+    logs = logs[:, textured]
+    if logs.shape[1] == 0:
+        return 0.0
+    clearly = math.log(FOCUS_CLEARLY)
+    best = 0.0
+    for i in range(len(logs) - 1):
+        difference = logs[i + 1 :] - logs[i]  # every later frame against frame i
+        shares = np.minimum((difference > clearly).mean(1), (difference < -clearly).mean(1))
+        best = max(best, float(shares.max()))
+    return best
 
 
 def low_frequency_match(ta: np.ndarray, tb: np.ndarray) -> float:
