@@ -23,6 +23,7 @@ from burstd.models import FileProblem, Kind, SidecarOutcome
 KIND_WORDS: dict[Kind, str] = {
     Kind.BURST: "burst", Kind.BRACKET: "bracket", Kind.FOCUS_STACK: "focus stack", Kind.PANORAMA: "panorama",
 }
+KIND_PLURALS: dict[Kind, str] = {kind: word + "s" for kind, word in KIND_WORDS.items()}
 
 
 def counted(n: int, singular: str, plural: str | None = None) -> str:
