@@ -45,6 +45,7 @@ def write(path: Path, rgb: np.ndarray, *, when: datetime | None, shutter: float 
             sub[37380] = bias
         sub[36867] = when.strftime("%Y:%m:%d %H:%M:%S")
         sub[37521] = f"{when.microsecond // 10000:02d}"
+        sub[36881] = "+01:00"  # as `tests.photos.write_jpeg` writes it: frames of both sort together
     Image.fromarray(rgb).save(path, "JPEG", quality=92, exif=exif.tobytes() if when is not None else b"")
     return path
 
