@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from burstd.analysis.features import hash_similarity, orb_similarity
+from burstd.analysis.features import orb_similarity
 from burstd.models import Analysis, Burst, Shot, TimeSource
 from burstd.naming import natural_key
-from burstd.sequences import SET_MAX_GAP, Link, Shift, classify, link
+from burstd.sequences import SET_MAX_GAP, Link, Shift, classify, hashes_alike, link
 
 Similarity = Callable[[Shot, Shot], float]
 
@@ -54,10 +54,7 @@ class GroupingParams:
 
 def hash_pair_similarity(a: Shot, b: Shot) -> float:
     """Mean of pHash and dHash similarity: pHash sees layout, dHash sees edges."""
-    return 0.5 * (
-        hash_similarity(a.analysis.phash, b.analysis.phash)
-        + hash_similarity(a.analysis.dhash, b.analysis.dhash)
-    )
+    return hashes_alike(a.analysis, b.analysis)
 
 
 def group_bursts(
