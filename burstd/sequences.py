@@ -355,24 +355,21 @@ def static_share(ta: np.ndarray, tb: np.ndarray, shift: Shift, block: int = 8) -
     puts them: a subject the camera followed while the background slid by."""
     h, w = ta.shape
     dx, dy = round(shift.dx * w), round(shift.dy * h)
-    a, b = ta.astype(np.float32), tb.astype(np.float32)
-    textured = staying = 0
-    for y in range(0, h - block + 1, block):
-        for x in range(0, w - block + 1, block):
-            patch = a[y : y + block, x : x + block]
-            if patch.std() < 6:
-                continue  # sky, a wall: matches anywhere
-            textured += 1
-            here = np.abs(patch - b[y : y + block, x : x + block]).mean()
-            ys, xs = y + dy, x + dx
-            there = (
-                np.abs(patch - b[ys : ys + block, xs : xs + block]).mean()
-                if 0 <= ys <= h - block and 0 <= xs <= w - block
-                else np.inf
-            )
-            if here < 0.5 * there and here < 0.3 * patch.std():
-                staying += 1
-    return staying / textured if textured else 0.0
+    rows, cols = h // block, w // block
+    a, b = ta[: rows * block, : cols * block].astype(np.float32), tb[: rows * block, : cols * block].astype(np.float32)
+    moved = np.full_like(a, np.inf)  # b's pixels where the shift puts a's (none: never a match)
+    y0, y1, x0, x1 = max(0, -dy), min(rows * block, h - dy), max(0, -dx), min(cols * block, w - dx)
+    if y1 > y0 and x1 > x0:
+        moved[y0:y1, x0:x1] = tb[y0 + dy : y1 + dy, x0 + dx : x1 + dx]
+
+    def per_block(values: np.ndarray) -> np.ndarray:
+        return values.reshape(rows, block, cols, block).mean(axis=(1, 3))
+
+    spread = np.sqrt(np.maximum(per_block(a * a) - per_block(a) ** 2, 0.0))
+    here, there = per_block(np.abs(a - b)), per_block(np.abs(a - moved))
+    textured = spread >= 6  # sky, a wall: matches anywhere
+    staying = textured & (here < 0.5 * there) & (here < 0.3 * spread)
+    return float(staying.sum() / textured.sum()) if textured.any() else 0.0
 
 
 # --- focus stacks ------------------------------------------------------------------------------
