@@ -24,7 +24,7 @@ import numpy as np
 from burstd.analysis.features import orb_similarity
 from burstd.models import Analysis, Burst, Shot, TimeSource
 from burstd.naming import natural_key
-from burstd.sequences import SET_MAX_GAP, Link, Shift, classify, hashes_alike, link
+from burstd.sequences import SET_MAX_GAP, Link, Shift, classify, exposure_stepped, hashes_alike, link
 
 Similarity = Callable[[Shot, Shot], float]
 
@@ -222,10 +222,12 @@ def _joins(
 ) -> tuple[bool, Shift | None]:
     """Whether `shot` joins the current group, and the panorama step it continues (None: no sweep)."""
     previous = current[-1]
+    within_gap = _gap(previous, shot) <= params.max_gap
     if _lens_cut(previous, shot) or _gap(previous, shot) > SET_MAX_GAP:
         return False, None
+    if not within_gap and not exposure_stepped(previous.analysis, shot.analysis):
+        return False, None  # only a bracket's next frame joins across a longer pause: measure nothing
     found = links(previous.analysis, shot.analysis)
-    within_gap = _gap(previous, shot) <= params.max_gap
     if found is not None:
         kind, step = found
         if kind is Link.PANORAMA:

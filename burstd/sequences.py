@@ -110,8 +110,7 @@ def link(a: Analysis, b: Analysis) -> tuple[Link, Shift] | None:
     ta, tb = thumbs(a, b)
     if ta is None or tb is None:
         return None
-    said = exif_stops(a, b)
-    if hashes_alike(a, b) >= SAME_MOMENT and abs(said if said is not None else measured_stops(ta, tb)) < BRACKET_MIN_STOPS:
+    if hashes_alike(a, b) >= SAME_MOMENT and not exposure_stepped(a, b):
         return None  # one moment at one exposure: a burst's frames (and no shift to measure)
     shift = measure_shift(ta, tb)
     if is_bracket_step(a, b, ta, tb, shift):
@@ -210,6 +209,16 @@ def _exposure_value(a: Analysis) -> float | None:
     if a.iso and a.iso > 0:
         value += math.log2(a.iso / 100)
     return value
+
+
+def exposure_stepped(a: Analysis, b: Analysis) -> bool:
+    """Whether b's exposure differs from a's by a bracket's step, by EXIF where the files say, else
+    by their thumbnails. Cheap: grouping asks it before measuring anything else."""
+    said = exif_stops(a, b)
+    if said is None:
+        ta, tb = thumbs(a, b)
+        said = 0.0 if ta is None or tb is None else measured_stops(ta, tb)
+    return abs(said) >= BRACKET_MIN_STOPS
 
 
 def measured_stops(ta: np.ndarray, tb: np.ndarray) -> float:
