@@ -231,10 +231,12 @@ def _joins(
     if found is not None:
         kind, step = found
         if kind is Link.PANORAMA:
-            # A sweep grows by steps in one direction; a pan step never joins a burst.
+            # A sweep starts from one frame and grows by steps in one direction; after a burst's
+            # frames, the burst's own test decides (below).
             sweeping = pan is not None and (pan.dx * step.dx + pan.dy * step.dy) > PAN_SAME_DIRECTION * pan.size * step.size
-            return within_gap and (len(current) == 1 or sweeping), step
-        if pan is None and (within_gap or kind is Link.BRACKET):
+            if within_gap and (len(current) == 1 or sweeping):
+                return True, step
+        elif pan is None and (within_gap or kind is Link.BRACKET):
             return True, None  # a bracket (manual ones may take minutes) or a declared series
     if pan is not None or not within_gap:
         return False, None
