@@ -23,7 +23,7 @@ from burstd.analysis.analyse import analyse_file
 from burstd.grouping import GroupingParams, group_bursts, regroup
 from burstd.models import Analysis, Declared, Kind, Shot, TimeSource
 from burstd.sequences import Link, classify, declared_link, link
-from tests.bench.render import exposure
+from tests.bench.render import exposure, motion_blur
 from tests.photos import DATA, SHARED, frame, load_rgb
 
 T0 = datetime(2026, 11, 24, 14, 3, 7)
@@ -96,6 +96,10 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Shot]]:
     # A hand-held burst whose frames are blurred by different amounts (shake, missed focus): a burst.
     case("blurred_burst", [(jitter(blur=b, seed=i), {"when": T0 + timedelta(seconds=0.1 * i)})
                            for i, b in enumerate((2.0, 1.2, 0.0, 3.0, 0.5))])
+    # Camera shake: frames motion-blurred along other directions, each sharper somewhere (like a focus
+    # stack's frames), on a steady hand: a burst.
+    case("shaken_burst", [(motion_blur(jitter(seed=i), length, angle), {"when": T0 + timedelta(seconds=0.1 * i)})
+                          for i, (length, angle) in enumerate(((0, 0), (9, 0), (9, 90), (15, 45), (5, 135), (9, 60)))])
     # The same scene reshot a few seconds later, framed a little differently: a burst.
     case("reshoot", [(frame(flower, dx=dx, dy=dy, size=(900, 600), blur=0), {"when": T0 + timedelta(seconds=s)})
                      for dx, dy, s in ((0, 0, 0.0), (4, -3, 0.1), (40, 25, 4.0), (44, 22, 4.1))])
@@ -115,6 +119,14 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Shot]]:
             v[220:580, 420:780] = subject
             tracked.append((v, {"when": T0 + timedelta(seconds=0.1 * i)}))
         case("tracking_pan", tracked)
+        # A subject crossing a still frame, the camera on a tripod: a burst.
+        crossing = []
+        for i in range(6):
+            v = view(woods, 0.3).copy()
+            x = 100 + 120 * i
+            v[300:560, x : x + 260] = subject[50:310, 50:310]
+            crossing.append((v, {"when": T0 + timedelta(seconds=0.1 * i)}))
+        case("moving_subject", crossing)
     return built
 
 
@@ -138,6 +150,7 @@ def kinds(shots: list[Shot], params: GroupingParams = GroupingParams()) -> list[
     ("bracket_noexif", [("bracket", 7)]),
     ("ae_drift", [("burst", 5)]),
     ("blurred_burst", [("burst", 5)]),
+    ("shaken_burst", [("burst", 6)]),
 ])
 def test_brackets_and_their_look_alikes(cases: dict[str, list[Shot]], name: str, expected: list) -> None:
     assert kinds(cases[name]) == expected
@@ -173,6 +186,27 @@ def test_real_focus_sweeps_are_focus_stacks_and_real_bursts_stay_bursts(
     if expected[0][0] == "burst":  # nor does any run of three of its frames look like a set
         shots = real[name]
         assert {classify([s.analysis for s in shots[i : i + 3]]) for i in range(len(shots) - 2)} == {Kind.BURST}
+
+
+@needs_shared
+def test_a_subject_crossing_a_still_frame_is_no_focus_stack(cases: dict[str, list[Shot]]) -> None:
+    assert {kind for kind, _ in kinds(cases["moving_subject"])} == {"burst"}
+
+
+@needs_shared
+def test_a_sharp_region_that_moves_with_the_content_is_no_focus_stack(cases: dict[str, list[Shot]]) -> None:
+    """Focus measures that sweep the frame band by band, as a focus stack's do: with a still frame's
+    thumbnails a focus stack; with those of a subject crossing the frame (directional motion blur
+    makes a burst's tiles cross too, as the benchmark card showed) a burst."""
+    def sweep(thumbs: list[Analysis]) -> list[Analysis]:
+        rows, cols = 6, 8
+        return [replace(t, grid=(rows, cols), tiles=tuple(5.0 if r in (i, i + 1) else 1.0 for r in range(rows) for _ in range(cols)))
+                for i, t in enumerate(thumbs)]
+
+    still = [cases["bracket_manual"][2].analysis] * 5
+    moving = [s.analysis for s in cases["moving_subject"][:5]]
+    assert classify(sweep(still)) is Kind.FOCUS_STACK
+    assert classify(sweep(moving)) is Kind.BURST
 
 
 @needs_shared
