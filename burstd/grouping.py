@@ -24,7 +24,9 @@ import numpy as np
 from burstd.analysis.features import orb_similarity
 from burstd.models import Analysis, Burst, Shot, TimeSource
 from burstd.naming import natural_key
-from burstd.sequences import SET_MAX_GAP, Link, Shift, classify, exposure_stepped, hashes_alike, link
+from burstd.sequences import (
+    SET_MAX_GAP, Link, Shift, classify, exposure_stepped, hashes_alike, link, same_direction, slow_sweep, sweep_step,
+)
 
 Similarity = Callable[[Shot, Shot], float]
 
@@ -36,8 +38,6 @@ Similarity = Callable[[Shot, Shot], float]
 # With -f, the share of matching ORB features: about 0 across scenes, 0.3-0.8 within a burst.
 DEFAULT_THRESHOLD = {"hash": 0.76, "features": 0.15}
 THRESHOLD_BOUNDS = {"hash": (0.66, 0.78), "features": (0.08, 0.22)}
-# Consecutive panorama steps whose directions differ by more than this (cosine) are two sweeps.
-PAN_SAME_DIRECTION = 0.5
 # The burst-as-a-whole test compares with at most this many members, spread evenly over the burst
 # (first and last included), so a 300-frame burst costs no more per shot than a 16-frame one.
 WHOLE_BURST_SAMPLE = 16
@@ -106,7 +106,7 @@ def regroup(
             threshold = adaptive_threshold(ordered, similarity, params)
         bursts.extend(kept)
         kept_ids.update(burst_id(b) for b in kept)
-        bursts.extend(_sequence(ordered[position:], similarity, threshold, params, links))
+        bursts.extend(_merge_sweeps(_sequence(ordered[position:], similarity, threshold, params, links), params))
     bursts.sort(key=lambda b: _order_key(b[0]))
     groups = [Burst(burst_id(b), tuple(b), classify([s.analysis for s in b], links)) for b in bursts]
     return groups, frozenset(kept_ids)
@@ -233,7 +233,7 @@ def _joins(
         if kind is Link.PANORAMA:
             # A sweep starts from one frame and grows by steps in one direction; after a burst's
             # frames, the burst's own test decides (below).
-            sweeping = pan is not None and (pan.dx * step.dx + pan.dy * step.dy) > PAN_SAME_DIRECTION * pan.size * step.size
+            sweeping = pan is not None and same_direction(pan, step)
             if within_gap and (len(current) == 1 or sweeping):
                 return True, step
         elif pan is None and (within_gap or kind is Link.BRACKET):
@@ -241,6 +241,34 @@ def _joins(
     if pan is not None or not within_gap:
         return False, None
     return _similar(current, shot, similarity, threshold, params), None
+
+
+def _merge_sweeps(groups: list[list[Shot]], params: GroupingParams) -> list[list[Shot]]:
+    """Consecutive groups that are pieces of one slow sweep, as one group.
+
+    A pan at 10 fps moves each frame a few % of the frame: the burst test chains a few frames at a
+    time and the whole-group test cuts the chain every few frames, so the sweep falls into short
+    bursts and single shots. Runs of such groups joined by a small step in one direction are merged
+    when all their frames together are one sweep (`sequences.slow_sweep`); anything else stays as it was.
+    """
+    merged: list[list[Shot]] = []
+    start = 0
+    while start < len(groups):
+        end = start
+        while end + 1 < len(groups) and _continues_sweep(groups[end][-1], groups[end + 1][0], params):
+            end += 1
+        members = [shot for group in groups[start : end + 1] for shot in group]
+        if end > start and slow_sweep([s.analysis for s in members]):
+            merged.append(members)
+            start = end + 1
+        else:
+            merged.append(groups[start])
+            start += 1
+    return merged
+
+
+def _continues_sweep(a: Shot, b: Shot, params: GroupingParams) -> bool:
+    return not _metadata_cut(a, b, params.max_gap) and sweep_step(a.analysis, b.analysis) is not None
 
 
 def _similar(current: list[Shot], shot: Shot, similarity: Similarity, threshold: float, params: GroupingParams) -> bool:

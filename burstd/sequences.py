@@ -60,6 +60,13 @@ PAN_MAX_SHIFT = 0.85
 # to 0.65 for a thin overlap and 1.5 degrees of roll); a wrong shift rarely above 0.45.
 PAN_MIN_MATCH = 0.75
 PAN_MAX_STOPS = 0.5  # frames of one panorama share one exposure
+# A slow sweep (frames at 10 fps, each a few % further): steps of at least this share of the frame,
+# each in the direction of the last, adding up to `SWEEP_SPAN` of the frame or more from the first
+# frame to the last (which then share little). Hand-held frames of a burst move by about 1 % at random.
+SWEEP_MIN_STEP = 0.02
+SWEEP_SPAN = 0.6
+# Steps whose directions differ by more than this (cosine) are not one sweep.
+SAME_DIRECTION = 0.5
 # A region that still matches where it was (a subject followed by the pan): this share of the
 # textured overlap means the camera tracked something, so the frames are a burst.
 PAN_STATIC_SHARE = 0.08
@@ -118,7 +125,7 @@ def link(a: Analysis, b: Analysis) -> tuple[Link, Shift] | None:
         return None
     if hashes_alike(a, b) >= SAME_MOMENT and not exposure_stepped(a, b):
         return None  # one moment at one exposure: a burst's frames (and no shift to measure)
-    shift = measure_shift(ta, tb)
+    shift = pair_shift(a, b)
     if is_bracket_step(a, b, ta, tb, shift):
         return Link.BRACKET, shift
     if is_pan_step(a, b, ta, tb, shift):
@@ -161,7 +168,7 @@ def classify(members: Sequence[Analysis], link_of: LinkOf | None = None) -> Kind
         return declared
     pairs = list(zip(members, members[1:]))
     links = [(link_of or link)(a, b) for a, b in pairs]
-    if all(found is not None and found[0] is Link.PANORAMA for found in links):
+    if all(found is not None and found[0] is Link.PANORAMA for found in links) or slow_sweep(members):
         return Kind.PANORAMA
     brackets = sum(1 for found in links if found is not None and found[0] is Link.BRACKET)
     if brackets and brackets >= (len(pairs)) / 2:
@@ -289,6 +296,14 @@ def is_bracket_step(a: Analysis, b: Analysis, ta: np.ndarray, tb: np.ndarray, sh
 # --- panoramas ---------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=256)
+def pair_shift(a: Analysis, b: Analysis) -> Shift:
+    """`measure_shift` of two analyses' thumbnails, remembered for the last few pairs: grouping asks
+    for a pair's shift when linking, when merging sweeps and when classifying."""
+    ta, tb = thumbs(a, b)
+    return NO_SHIFT if ta is None or tb is None else measure_shift(ta, tb)
+
+
 def measure_shift(ta: np.ndarray, tb: np.ndarray, candidates: int = 10) -> Shift:
     """Where b's content sits against a's (phase correlation of the equalised frames, so another
     exposure does not matter; zero-padded so that shifts up to the whole frame do not wrap around). The strongest few peaks are each checked by the correlation of
@@ -361,10 +376,12 @@ def _overlap(ta: np.ndarray, tb: np.ndarray, dx: int, dy: int) -> tuple[np.ndarr
     return (ta[y0:y1, x0:x1].astype(np.float32), tb[y0 + dy : y1 + dy, x0 + dx : x1 + dx].astype(np.float32))
 
 
-def is_pan_step(a: Analysis, b: Analysis, ta: np.ndarray, tb: np.ndarray, shift: Shift) -> bool:
-    """Consecutive frames of a panorama: a large, well-matched shift at one exposure, and nothing
-    that stayed where it was."""
-    if not PAN_MIN_SHIFT <= max(abs(shift.dx), abs(shift.dy)) <= PAN_MAX_SHIFT or shift.match < PAN_MIN_MATCH:
+def is_pan_step(
+    a: Analysis, b: Analysis, ta: np.ndarray, tb: np.ndarray, shift: Shift, min_shift: float = PAN_MIN_SHIFT
+) -> bool:
+    """Consecutive frames of a panorama: a large (at least `min_shift`), well-matched shift at one
+    exposure, and nothing that stayed where it was."""
+    if not min_shift <= max(abs(shift.dx), abs(shift.dy)) <= PAN_MAX_SHIFT or shift.match < PAN_MIN_MATCH:
         return False
     said = exif_stops(a, b)
     if said is None:
@@ -374,6 +391,35 @@ def is_pan_step(a: Analysis, b: Analysis, ta: np.ndarray, tb: np.ndarray, shift:
     if abs(said) > PAN_MAX_STOPS:
         return False
     return static_share(ta, tb, shift) < PAN_STATIC_SHARE
+
+
+def sweep_step(a: Analysis, b: Analysis) -> Shift | None:
+    """The step from a to b when it can be one of a sweep's, however small: a well-matched shift of
+    `SWEEP_MIN_STEP`..`PAN_MAX_SHIFT` of the frame at one exposure, nothing staying put."""
+    ta, tb = thumbs(a, b)
+    if ta is None or tb is None:
+        return None
+    shift = pair_shift(a, b)
+    return shift if is_pan_step(a, b, ta, tb, shift, min_shift=SWEEP_MIN_STEP) else None
+
+
+def same_direction(a: Shift, b: Shift) -> bool:
+    return a.dx * b.dx + a.dy * b.dy > SAME_DIRECTION * a.size * b.size
+
+
+def slow_sweep(members: Sequence[Analysis]) -> bool:
+    """Frames of a sweep too slow for `link` to see (a pan at 10 fps, each frame a few % further):
+    every step a sweep's, in one direction, adding up to `SWEEP_SPAN` of the frame. Bursts of one
+    moment are left at once: their first and last frames are alike (`SAME_MOMENT`)."""
+    if len(members) < 3 or hashes_alike(members[0], members[-1]) >= SAME_MOMENT:
+        return False
+    steps: list[Shift] = []
+    for a, b in zip(members, members[1:]):
+        step = sweep_step(a, b)
+        if step is None or (steps and not same_direction(steps[-1], step)):
+            return False
+        steps.append(step)
+    return math.hypot(sum(s.dx for s in steps), sum(s.dy for s in steps)) >= SWEEP_SPAN
 
 
 def static_share(ta: np.ndarray, tb: np.ndarray, shift: Shift, block: int = 8) -> float:

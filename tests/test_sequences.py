@@ -109,6 +109,12 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Shot]]:
         steps = [(0.02 + 0.137 * i, 0.3 + float(rng.uniform(-0.03, 0.03))) for i in range(5)]
         case("pan_slow", [(view(woods, x, y), {"when": T0 + timedelta(seconds=3 * i)}) for i, (x, y) in enumerate(steps)])
         case("pan_fast", [(view(woods, x, y), {"when": T0 + timedelta(seconds=0.1 * i)}) for i, (x, y) in enumerate(steps)])
+        # A slow sweep at 10 fps: 6 % of the frame a frame, 14 frames, a little hand-held jitter.
+        case("pan_slow_steps", [(view(woods, 0.02 + 0.02 * i, 0.3 + float(rng.uniform(-0.005, 0.005))),
+                                 {"when": T0 + timedelta(seconds=0.1 * i)}) for i in range(14)])
+        # A burst whose framing drifts a little the same way, 1.5 % a frame: a burst.
+        case("drifting_burst", [(view(woods, 0.3 + 0.005 * i), {"when": T0 + timedelta(seconds=0.1 * i)})
+                                for i in range(8)])
         # 70 % steps: a thin overlap.
         case("pan_wide", [(view(woods, 0.02 + 0.24 * i), {"when": T0 + timedelta(seconds=2 * i)}) for i in range(3)])
         # A pan following a subject: the background slides, the subject (pasted, real) stays put.
@@ -165,6 +171,8 @@ def test_a_reshoot_seconds_later_is_no_set(cases: dict[str, list[Shot]]) -> None
     ("pan_slow", [("panorama", 5)]),
     ("pan_fast", [("panorama", 5)]),
     ("pan_wide", [("panorama", 3)]),
+    ("pan_slow_steps", [("panorama", 14)]),
+    ("drifting_burst", [("burst", 8)]),
 ])
 def test_sweeps_are_panoramas_seconds_apart_or_at_10_fps(cases: dict[str, list[Shot]], name: str, expected: list) -> None:
     assert kinds(cases[name]) == expected
