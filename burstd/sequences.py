@@ -17,7 +17,8 @@ grid `Analysis.tiles`: nothing is decoded here.
   pixels alone (`measured_stops`).
 - **Panorama**: consecutive frames overlap after a shift of `PAN_MIN_SHIFT`..`PAN_MAX_SHIFT` of the
   frame (phase correlation, verified by the correlation of the overlap), at one exposure, with no
-  region that stays put (a pan that follows a moving subject is a burst).
+  region that stays put (a pan that follows a moving subject is a burst); or, a slow sweep
+  (`slow_sweep`), smaller steps all one way that add up to `SWEEP_SPAN` of the frame.
 - **Focus stack**: three or more frames of one static framing and exposure, whose sharp region moves:
   the per-tile focus measures vary tile by tile, not frame by frame (`focus_sweep`). A hand-held
   burst's frames are sharper or softer as a whole.
