@@ -1,10 +1,15 @@
-"""Split a stream of shots into bursts. Pure: shots and settings in, bursts out.
+"""Split a stream of shots into groups: bursts and sets. Pure: shots and settings in, groups out.
 
 The stream is split per camera body and ordered by capture time (ties and shots without a trusted
 time: natural file-name order). Shots are then grouped in sequence: a shot joins the current burst
 when nothing in its metadata forbids it (another lens, a gap longer than `max_gap`) and its content is
 similar enough both to the previous frame and to the burst as a whole. The second test keeps a slow
 pan, where every frame resembles the last, from chaining into one endless burst.
+
+A shot also joins the current group when `sequences.link` ties it to the previous frame as the next
+frame of a set hashes cannot see (an exposure bracket, a panorama's next step) or of a series the
+camera declares. A panorama grows only by such steps, in one direction. Every group then gets its
+kind from `sequences.classify`, from its members alone.
 """
 
 from __future__ import annotations
@@ -16,9 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from burstd.analysis.features import hash_similarity, orb_similarity
-from burstd.models import Burst, Shot, TimeSource
+from burstd.analysis.features import orb_similarity
+from burstd.models import Analysis, Burst, Shot, TimeSource
 from burstd.naming import natural_key
+from burstd.sequences import (
+    SET_MAX_GAP, Link, Shift, classify, exposure_stepped, hashes_alike, link, same_direction, slow_sweep, sweep_step,
+)
 
 Similarity = Callable[[Shot, Shot], float]
 
@@ -30,10 +38,6 @@ Similarity = Callable[[Shot, Shot], float]
 # With -f, the share of matching ORB features: about 0 across scenes, 0.3-0.8 within a burst.
 DEFAULT_THRESHOLD = {"hash": 0.76, "features": 0.15}
 THRESHOLD_BOUNDS = {"hash": (0.66, 0.78), "features": (0.08, 0.22)}
-# An exposure bracket (the same frame at other EVs, in quick succession) changes the hashes more
-# than a hand-held burst does: consecutive shots whose exposure bias differs get this much leeway.
-BRACKET_LEEWAY = {"hash": 0.10, "features": 0.10}
-BRACKET_MAX_GAP = 2.0
 # The burst-as-a-whole test compares with at most this many members, spread evenly over the burst
 # (first and last included), so a 300-frame burst costs no more per shot than a 16-frame one.
 WHOLE_BURST_SAMPLE = 16
@@ -50,10 +54,7 @@ class GroupingParams:
 
 def hash_pair_similarity(a: Shot, b: Shot) -> float:
     """Mean of pHash and dHash similarity: pHash sees layout, dHash sees edges."""
-    return 0.5 * (
-        hash_similarity(a.analysis.phash, b.analysis.phash)
-        + hash_similarity(a.analysis.dhash, b.analysis.dhash)
-    )
+    return hashes_alike(a.analysis, b.analysis)
 
 
 def group_bursts(
@@ -84,6 +85,7 @@ def regroup(
     Returns the bursts in capture order and the ids of those kept untouched.
     """
     similarity = _similarity(params, descriptors)
+    links = _LinkMemo()
     bursts: list[list[Shot]] = []
     kept_ids: set[str] = set()
     for body_shots in split_by_body(shots).values():
@@ -104,9 +106,10 @@ def regroup(
             threshold = adaptive_threshold(ordered, similarity, params)
         bursts.extend(kept)
         kept_ids.update(burst_id(b) for b in kept)
-        bursts.extend(_sequence(ordered[position:], similarity, threshold, params))
+        bursts.extend(_merge_sweeps(_sequence(ordered[position:], similarity, threshold, params, links), params))
     bursts.sort(key=lambda b: _order_key(b[0]))
-    return [Burst(burst_id(b), tuple(b)) for b in bursts], frozenset(kept_ids)
+    groups = [Burst(burst_id(b), tuple(b), classify([s.analysis for s in b], links)) for b in bursts]
+    return groups, frozenset(kept_ids)
 
 
 def split_by_body(shots: Sequence[Shot]) -> dict[str, list[Shot]]:
@@ -176,28 +179,101 @@ def burst_id(shots: Sequence[Shot]) -> str:
     return f"{stem[:40]}-{digest}"
 
 
-def _sequence(ordered: Sequence[Shot], similarity: Similarity, threshold: float, params: GroupingParams) -> list[list[Shot]]:
-    bursts: list[list[Shot]] = []
+class _LinkMemo:
+    """`sequences.link` of each pair measured once per regrouping: grouping and `classify` both ask."""
+
+    def __init__(self) -> None:
+        self.found: dict[tuple[int, int], tuple[Link, Shift] | None] = {}
+
+    def __call__(self, a: Analysis, b: Analysis) -> tuple[Link, Shift] | None:
+        key = (id(a), id(b))
+        if key not in self.found:
+            self.found[key] = link(a, b)
+        return self.found[key]
+
+
+def _sequence(
+    ordered: Sequence[Shot], similarity: Similarity, threshold: float, params: GroupingParams, links: _LinkMemo
+) -> list[list[Shot]]:
+    groups: list[list[Shot]] = []
     current: list[Shot] = []
+    pan: Shift | None = None  # the last step of the panorama being swept, when the group is one
     for shot in ordered:
-        if current and _joins(current, shot, similarity, threshold, params):
+        joined, pan = _joins(current, shot, similarity, threshold, params, links, pan) if current else (False, None)
+        if joined:
             current.append(shot)
         else:
             if current:
-                bursts.append(current)
-            current = [shot]
+                groups.append(current)
+            current, pan = [shot], None
     if current:
-        bursts.append(current)
-    return bursts
+        groups.append(current)
+    return groups
 
 
-def _joins(current: list[Shot], shot: Shot, similarity: Similarity, threshold: float, params: GroupingParams) -> bool:
+def _joins(
+    current: list[Shot],
+    shot: Shot,
+    similarity: Similarity,
+    threshold: float,
+    params: GroupingParams,
+    links: _LinkMemo,
+    pan: Shift | None,
+) -> tuple[bool, Shift | None]:
+    """Whether `shot` joins the current group, and the panorama step it continues (None: no sweep)."""
     previous = current[-1]
-    if _metadata_cut(previous, shot, params.max_gap):
-        return False
-    if _bracketed(previous, shot):
-        threshold -= BRACKET_LEEWAY[params.method]
-    if similarity(previous, shot) < threshold:
+    within_gap = _gap(previous, shot) <= params.max_gap
+    if _lens_cut(previous, shot) or _gap(previous, shot) > SET_MAX_GAP:
+        return False, None
+    if not within_gap and not exposure_stepped(previous.analysis, shot.analysis):
+        return False, None  # only a bracket's next frame joins across a longer pause: measure nothing
+    found = links(previous.analysis, shot.analysis)
+    if found is not None:
+        kind, step = found
+        if kind is Link.PANORAMA:
+            # A sweep starts from one frame and grows by steps in one direction; after a burst's
+            # frames, the burst's own test decides (below).
+            sweeping = pan is not None and same_direction(pan, step)
+            if within_gap and (len(current) == 1 or sweeping):
+                return True, step
+        elif pan is None and (within_gap or kind is Link.BRACKET):
+            return True, None  # a bracket (manual ones may take minutes) or a declared series
+    if pan is not None or not within_gap:
+        return False, None
+    return _similar(current, shot, similarity, threshold, params), None
+
+
+def _merge_sweeps(groups: list[list[Shot]], params: GroupingParams) -> list[list[Shot]]:
+    """Consecutive groups that are pieces of one slow sweep, as one group.
+
+    A pan at 10 fps moves each frame a few % of the frame: the burst test chains a few frames at a
+    time and the whole-group test cuts the chain every few frames, so the sweep falls into short
+    bursts and single shots. Runs of such groups joined by a small step in one direction are merged
+    when all their frames together are one sweep (`sequences.slow_sweep`); anything else stays as it was.
+    """
+    merged: list[list[Shot]] = []
+    start = 0
+    while start < len(groups):
+        end = start
+        while end + 1 < len(groups) and _continues_sweep(groups[end][-1], groups[end + 1][0], params):
+            end += 1
+        members = [shot for group in groups[start : end + 1] for shot in group]
+        if end > start and slow_sweep([s.analysis for s in members]):
+            merged.append(members)
+            start = end + 1
+        else:
+            merged.append(groups[start])
+            start += 1
+    return merged
+
+
+def _continues_sweep(a: Shot, b: Shot, params: GroupingParams) -> bool:
+    return not _metadata_cut(a, b, params.max_gap) and sweep_step(a.analysis, b.analysis) is not None
+
+
+def _similar(current: list[Shot], shot: Shot, similarity: Similarity, threshold: float, params: GroupingParams) -> bool:
+    """Today's burst test: similar to the previous frame, and on average to the burst as a whole."""
+    if similarity(current[-1], shot) < threshold:
         return False
     sample = _spread(current, WHOLE_BURST_SAMPLE)
     whole = sum(similarity(member, shot) for member in sample) / len(sample)
@@ -223,27 +299,21 @@ def _similarity(params: GroupingParams, descriptors: dict[object, bytes] | None)
     return similarity
 
 
-def _bracketed(a: Shot, b: Shot) -> bool:
-    """Consecutive frames of an exposure bracket: other exposure bias, shot in quick succession."""
-    ma, mb = a.analysis, b.analysis
-    return (
-        ma.exposure_bias is not None
-        and mb.exposure_bias is not None
-        and ma.exposure_bias != mb.exposure_bias
-        and ma.time_source is TimeSource.EXIF
-        and mb.time_source is TimeSource.EXIF
-        and abs(mb.capture_time - ma.capture_time) <= BRACKET_MAX_GAP
-    )
-
-
 def _metadata_cut(a: Shot, b: Shot, max_gap: float) -> bool:
     """Cuts that need no pixels: another lens, or a pause longer than any burst has."""
+    return _lens_cut(a, b) or _gap(a, b) > max_gap
+
+
+def _lens_cut(a: Shot, b: Shot) -> bool:
+    return bool(a.analysis.lens and b.analysis.lens and a.analysis.lens != b.analysis.lens)
+
+
+def _gap(a: Shot, b: Shot) -> float:
+    """Seconds between two shots; 0 when either has no EXIF time (then time never splits them)."""
     ma, mb = a.analysis, b.analysis
-    if ma.lens and mb.lens and ma.lens != mb.lens:
-        return True
     if ma.time_source is TimeSource.EXIF and mb.time_source is TimeSource.EXIF:
-        return abs(mb.capture_time - ma.capture_time) > max_gap
-    return False
+        return abs(mb.capture_time - ma.capture_time)
+    return 0.0
 
 
 def _order_key(shot: Shot) -> tuple:

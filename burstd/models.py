@@ -189,7 +189,7 @@ class RatedShot:
 @dataclass(frozen=True, slots=True)
 class RatedBurst:
     burst: Burst
-    members: tuple[RatedShot, ...]  # sharpest first
+    members: tuple[RatedShot, ...]  # sharpest first; a set kept whole: in shooting order (`ranking.rate_set`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +205,7 @@ class SidecarFields:
     tags: tuple[str, ...] = ()  # hierarchical keywords under `burstd|`
     color_label: int | None = None  # darktable colour label: 0 red, 1 yellow, 2 green, 3 blue, 4 purple
     pick_label: int | None = None  # digiKam:PickLabel: 1 rejected, 3 accepted
+    kind: Kind | None = None  # burstd:Kind, on the frames of a set only (a burst's and a single shot's: None)
 
 
 class SidecarAction(StrEnum):

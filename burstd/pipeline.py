@@ -31,7 +31,7 @@ from burstd.errors import ConfigError, ImageError, SidecarError
 from burstd.grouping import GroupingParams, regroup
 from burstd.models import Analysis, FileProblem, Method, RatedBurst, ScanSettings, SidecarAction, SidecarOutcome, Shot
 from burstd.naming import is_edited_copy, is_raw_name, natural_key, shot_stem, sidecar_targets
-from burstd.ranking import rate_burst
+from burstd.ranking import rate_group
 from burstd.sidecar.files import known_state, write_sidecar
 from burstd.tagging import sidecar_fields
 from burstd.sidecar.xmp import SidecarMemo, is_manual
@@ -141,7 +141,7 @@ class ScanReport:
     @property
     def groups(self) -> GroupCounts:
         """Its shots, bursts and single shots."""
-        return group_counts(len(b.members) for b in self.bursts)
+        return group_counts((len(b.members), b.burst.kind) for b in self.bursts)
 
     @property
     def images(self) -> int:
@@ -247,6 +247,7 @@ def session_record(report: ScanReport, started: float, *, files: int | None = No
     return SessionRecord(
         folder=report.root, started=started, ended=time.time(),
         files=report.files if files is None else files, bursts=groups.bursts, single_shots=groups.single_shots,
+        brackets=groups.brackets, focus_stacks=groups.focus_stacks, panoramas=groups.panoramas,
         written=actions[SidecarAction.CREATED] + actions[SidecarAction.UPDATED],
         kept_manual=actions[SidecarAction.KEPT_MANUAL],
         errors=len(report.problems) + len(report.failed_outcomes()), seconds=report.seconds,
@@ -300,16 +301,7 @@ def settle_folder(
     params = GroupingParams(settings.method, settings.threshold, settings.max_gap)
     previous = store.groupings.get(folder) if incremental else ()
     bursts, kept = regroup(shots, params, previous, orbs)
-    rated = [
-        rate_burst(
-            burst,
-            max_rank=settings.max_rank,
-            scheme=settings.scheme,
-            singleton_rating=settings.singleton_rating,
-            reject_below=settings.reject_below,
-        )
-        for burst in bursts
-    ]
+    rated = [rate_group(burst, settings) for burst in bursts]
     written = write([r for r in rated if r.burst.id not in kept], settings, store, progress, stop, session=session)
     if not settings.dry_run and not written.left:
         # A burst with a sidecar that could not be written (a full disk, another program's change)

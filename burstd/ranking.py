@@ -7,6 +7,11 @@ frame is scored over those same tiles.
 
 Scores closer than the measure's own repeat-noise (`NOISE_MARGIN`) claim no difference: such frames
 share their stars (see `tie_heads`). The order, and so the one pick, stays the measured one.
+
+A set (an exposure bracket, a focus stack, a panorama) is shot to be merged later: every frame of it
+is needed. Kept whole (`SetPolicy.KEEP`, the default), `rate_set` gives every frame the same rating,
+no pick and no reject, members in shooting order: a kept set's rank is the frame's place in the
+shooting order (1 = the first frame shot), not a sharpness rank.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from burstd.models import Burst, RatedBurst, RatedShot, Shot
+from burstd.models import Burst, Kind, RatedBurst, RatedShot, ScanSettings, SetPolicy, Shot
 
 # Share of tiles that make up the subject region. A quarter of the frame is large enough to hold
 # the subject off-centre and small enough that empty sky or a blurred background cannot dilute it.
@@ -145,6 +150,37 @@ def rate_burst(
         tied_to = head + 1 if head != position else None
         members.append(RatedShot(burst.shots[index], position + 1, relative[position], rating, tied_to))
     return RatedBurst(burst, tuple(members))
+
+
+def kept_whole(burst: Burst, sets: SetPolicy) -> bool:
+    """Whether a group is a set kept whole: rated alike, no pick, no reject (`rate_set`)."""
+    return burst.kind is not Kind.BURST and len(burst.shots) > 1 and sets is SetPolicy.KEEP
+
+
+def rate_set(burst: Burst, *, rating: int) -> RatedBurst:
+    """Every frame of a set kept whole gets `rating`; members stay in shooting order, each ranked by
+    its place in it. Scores are still each frame's sharpness relative to the set's sharpest, for the
+    review page and --json; they decide nothing here."""
+    scores = burst_scores(burst.shots)
+    best = max(scores) if scores else 0.0
+    members = tuple(
+        RatedShot(shot, position, score / best if best > 0 else 1.0, rating)
+        for position, (shot, score) in enumerate(zip(burst.shots, scores), start=1)
+    )
+    return RatedBurst(burst, members)
+
+
+def rate_group(burst: Burst, settings: ScanSettings) -> RatedBurst:
+    """A group rated as the settings say: a set kept whole (`rate_set`), anything else as a burst."""
+    if kept_whole(burst, settings.sets):
+        return rate_set(burst, rating=settings.max_rank if settings.set_rating is None else settings.set_rating)
+    return rate_burst(
+        burst,
+        max_rank=settings.max_rank,
+        scheme=settings.scheme,
+        singleton_rating=settings.singleton_rating,
+        reject_below=settings.reject_below,
+    )
 
 
 def _own_region_score(grid: Sequence[float]) -> float:

@@ -4,13 +4,16 @@ Every frame of a burst gets the hierarchical keyword `burstd|burst|<date> <burst
 (rank 1) also `burstd|pick`, so a burst can be collapsed or filtered in darktable's collections, in
 digiKam's tags or in Lightroom's keyword list. A photograph that is not part of a burst gets none.
 Optionally the pick gets a colour label (darktable), and picks and rejects a digiKam pick label.
+The frames of a set get its kind in the keyword instead (`burstd|bracket|...`, `burstd|focus-stack|...`,
+`burstd|panorama|...`) and `burstd:Kind`; a set kept whole has no pick.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from burstd.models import Burst, Colour, RatedBurst, RatedShot, ScanSettings, SidecarFields
+from burstd.models import Burst, Colour, Kind, RatedBurst, RatedShot, ScanSettings, SidecarFields
+from burstd.ranking import kept_whole
 
 PICK_TAG = "burstd|pick"
 # darktable's label numbers: red 0, yellow 1, green 2, blue 3, purple 4, the order of `Colour`.
@@ -19,7 +22,8 @@ DIGIKAM_REJECTED, DIGIKAM_ACCEPTED = 1, 3
 
 
 def burst_keyword(burst: Burst) -> str:
-    """`burstd|burst|2026-11-24 IMG_0001-1a2b3c4d`: sorts by day, then by the burst's first frame.
+    """`burstd|burst|2026-11-24 IMG_0001-1a2b3c4d`: sorts by day, then by the burst's first frame. A
+    set's keyword names its kind in place of `burst` (`burstd|panorama|2026-11-24 IMG_0007-...`).
 
     The day is that of the first frame with an EXIF capture time; a burst with none is `undated`
     (`burstd|burst|undated IMG_0001-1a2b3c4d`, listed after the dated ones): a file's mtime is the
@@ -33,13 +37,13 @@ def burst_keyword(burst: Burst) -> str:
     except (OverflowError, OSError, ValueError):
         day = "undated"
     leaf = "".join(ch if ch.isalnum() or ch in "_-." else "_" for ch in burst.id)
-    return f"burstd|burst|{day} {leaf}"
+    return f"burstd|{burst.kind.value}|{day} {leaf}"
 
 
 def sidecar_fields(rated: RatedBurst, member: RatedShot, settings: ScanSettings) -> SidecarFields:
     """Everything burstd writes to the sidecars of one member of a rated burst."""
     in_burst = len(rated.members) > 1
-    pick = in_burst and member.rank == 1
+    pick = in_burst and member.rank == 1 and not kept_whole(rated.burst, settings.sets)
     tags: tuple[str, ...] = ()
     if settings.tags and in_burst:
         tags = (burst_keyword(rated.burst), PICK_TAG) if pick else (burst_keyword(rated.burst),)
@@ -47,6 +51,7 @@ def sidecar_fields(rated: RatedBurst, member: RatedShot, settings: ScanSettings)
     pick_label = None
     if settings.digikam_pick_labels:
         pick_label = DIGIKAM_REJECTED if member.rating < 0 else DIGIKAM_ACCEPTED if pick else None
+    kind = rated.burst.kind if in_burst and rated.burst.kind is not Kind.BURST else None
     return SidecarFields(
-        member.rating, rated.burst.id, member.rank, len(rated.members), member.score, tags, colour, pick_label
+        member.rating, rated.burst.id, member.rank, len(rated.members), member.score, tags, colour, pick_label, kind
     )

@@ -3,8 +3,9 @@
 The vocabulary, the same in every command's text, `--json`, `burstd status` and the daemon's log:
 a *burst* is two or more shots of one moment; a *single shot* is a shot in no burst; *groups* means
 both, when both are meant (what grouping yields, one row each on the review page). A *shot* is one
-photograph, which may be two image files (a RAW and its JPEG). A later kind of group (exposure
-brackets, focus stacks, panoramas: *sets*) gets its word and its count here, beside these.
+photograph, which may be two image files (a RAW and its JPEG). The other kinds of group, *sets*
+shot to be merged later, are *brackets* (exposure brackets), *focus stacks* and *panoramas*; they
+are named only where there are some: `2 bursts, 1 bracket, 1 panorama, 5 single shots`.
 
 `counted` puts the right plural after every count (`1 burst`, `2 bursts`); `failure_lines` folds a
 batch's failures so that a cause shared by a whole folder (a write-protected card) is one line.
@@ -16,7 +17,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from burstd.models import FileProblem, SidecarOutcome
+from burstd.models import FileProblem, Kind, SidecarOutcome
+
+# The word of each kind of group of two or more shots, in the order messages list them.
+KIND_WORDS: dict[Kind, str] = {
+    Kind.BURST: "burst", Kind.BRACKET: "bracket", Kind.FOCUS_STACK: "focus stack", Kind.PANORAMA: "panorama",
+}
+KIND_PLURALS: dict[Kind, str] = {kind: word + "s" for kind, word in KIND_WORDS.items()}
 
 
 def counted(n: int, singular: str, plural: str | None = None) -> str:
@@ -29,38 +36,55 @@ class GroupCounts:
     """How a folder's shots fell into groups."""
 
     shots: int = 0
-    bursts: int = 0  # groups of two or more shots
+    bursts: int = 0  # bursts of two or more shots
     single_shots: int = 0
+    brackets: int = 0  # the sets: exposure brackets, focus stacks, panoramas
+    focus_stacks: int = 0
+    panoramas: int = 0
 
     @property
     def groups(self) -> int:
-        return self.bursts + self.single_shots
+        return self.bursts + self.single_shots + self.brackets + self.focus_stacks + self.panoramas
 
     def __str__(self) -> str:
-        """`23 shots in 7 bursts and 16 single shots`."""
-        return f"{counted(self.shots, 'shot')} in {counted(self.bursts, 'burst')} and {counted(self.single_shots, 'single shot')}"
+        """`23 shots in 7 bursts and 16 single shots`; `... in 7 bursts, 1 bracket and 16 single shots`."""
+        kinds = kinds_phrase(self.bursts, self.brackets, self.focus_stacks, self.panoramas).split(", ")
+        return f"{counted(self.shots, 'shot')} in {', '.join(kinds)} and {counted(self.single_shots, 'single shot')}"
 
 
-def group_counts(sizes: Iterable[int]) -> GroupCounts:
-    """The counts of groups of these sizes (shots per group)."""
-    sizes = list(sizes)
-    bursts = sum(1 for n in sizes if n > 1)
-    return GroupCounts(shots=sum(sizes), bursts=bursts, single_shots=len(sizes) - bursts)
+def group_counts(groups: Iterable[tuple[int, Kind]]) -> GroupCounts:
+    """The counts of groups of these sizes (shots per group) and kinds; a group of one is a single shot."""
+    groups = list(groups)
+    of_kind = {kind: sum(1 for n, k in groups if n > 1 and k is kind) for kind in Kind}
+    return GroupCounts(
+        shots=sum(n for n, _ in groups), bursts=of_kind[Kind.BURST], single_shots=sum(1 for n, _ in groups if n == 1),
+        brackets=of_kind[Kind.BRACKET], focus_stacks=of_kind[Kind.FOCUS_STACK], panoramas=of_kind[Kind.PANORAMA],
+    )
 
 
-def groups_phrase(bursts: int, single_shots: int | None) -> str:
-    """`7 bursts, 16 single shots`; a session recorded before the two were told apart (None) counted
-    its groups only."""
+def kinds_phrase(bursts: int, brackets: int = 0, focus_stacks: int = 0, panoramas: int = 0) -> str:
+    """`7 bursts`, `2 bursts, 1 bracket, 1 panorama`: the bursts always, each kind of set when there are some."""
+    parts = [counted(bursts, "burst")]
+    for n, kind in ((brackets, Kind.BRACKET), (focus_stacks, Kind.FOCUS_STACK), (panoramas, Kind.PANORAMA)):
+        if n:
+            parts.append(counted(n, KIND_WORDS[kind]))
+    return ", ".join(parts)
+
+
+def groups_phrase(bursts: int, single_shots: int | None, brackets: int = 0, focus_stacks: int = 0, panoramas: int = 0) -> str:
+    """`7 bursts, 16 single shots`, `2 bursts, 1 bracket, 1 panorama, 5 single shots`; a session
+    recorded before bursts and single shots were told apart (None) counted its groups only."""
     if single_shots is None:
         return counted(bursts, "group")
-    return f"{counted(bursts, 'burst')}, {counted(single_shots, 'single shot')}"
+    return f"{kinds_phrase(bursts, brackets, focus_stacks, panoramas)}, {counted(single_shots, 'single shot')}"
 
 
 def session_summary(s: Mapping) -> str:
     """What a finished session did (a row of the sessions table, or a `SessionRecord` as a dict):
     `burstd status` lists it and the daemon logs it in these same words."""
     return (
-        f"{counted(s['files'], 'file')}, {groups_phrase(s['bursts'], s.get('single_shots'))}, "
+        f"{counted(s['files'], 'file')}, "
+        f"{groups_phrase(s['bursts'], s.get('single_shots'), *(s.get(k) or 0 for k in ('brackets', 'focus_stacks', 'panoramas')))}, "
         f"{counted(s['written'], 'sidecar')} written, {counted(s['kept_manual'], 'manual rating')} kept, "
         f"{counted(s['errors'], 'error')}, {s['seconds']:.1f} s"
     )

@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     # The pure core: functions over values; no disk, no database, no watcher, no config files.
     "burstd.naming": PURE,
     "burstd.grouping": PURE,
+    "burstd.sequences": PURE,
     "burstd.ranking": PURE,
     "burstd.tagging": PURE,
     "burstd.paths": PURE,

@@ -138,8 +138,8 @@ def test_import_groups_each_burst_under_its_pick(burstd, tmp_path: Path) -> None
 
 
 def test_other_sets_are_grouped_under_their_first_frame(burstd, tmp_path: Path) -> None:
-    # Three shots a minute apart, which burstd rates as single shots; then keyworded as one set of a
-    # kind burstd does not write yet (`burstd|bracket|...`). The first shot is DSC_0042, not DSC_0041.
+    # Three shots a minute apart, which burstd rates as single shots; then keyworded by hand as one set,
+    # as burstd keywords a bracket (`burstd|bracket|...`). The first shot is DSC_0042, not DSC_0041.
     card = tmp_path / "card"
     card.mkdir()
     shots = [make_burst(card, DATA / source, [0.0], start=T0.replace(minute=minute), first_number=number, size=(600, 400))[0]

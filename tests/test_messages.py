@@ -28,9 +28,9 @@ from burstd.analysis.decode import raw_io_reason
 from burstd.cli.main import main
 from burstd.errors import ImageError
 from burstd.exit_codes import COMMAND_EXIT_CODES
-from burstd.models import FileProblem, SidecarAction, SidecarOutcome
+from burstd.models import FileProblem, Kind, SidecarAction, SidecarOutcome
 from burstd.store import Store
-from burstd.wording import counted, failure_lines, group_counts
+from burstd.wording import counted, failure_lines, group_counts, session_summary
 from tests.conftest import ROOT
 from tests.helpers_exiftool import exiftool_tags, needs_exiftool
 from tests.photos import DATA, make_burst
@@ -80,10 +80,19 @@ def test_every_count_takes_its_plural(n: int, word: str, plural: str | None, tex
 
 
 def test_bursts_are_two_or_more_shots_and_groups_are_both() -> None:
-    groups = group_counts([5, 1, 1, 2, 1])
+    groups = group_counts([(5, Kind.BURST), (1, Kind.BURST), (1, Kind.BURST), (2, Kind.BURST), (1, Kind.BURST)])
     assert (groups.shots, groups.bursts, groups.single_shots, groups.groups) == (10, 2, 3, 5)
     assert str(groups) == "10 shots in 2 bursts and 3 single shots"
-    assert str(group_counts([1])) == "1 shot in 0 bursts and 1 single shot"
+    assert str(group_counts([(1, Kind.BURST)])) == "1 shot in 0 bursts and 1 single shot"
+
+
+def test_sets_are_named_by_kind_where_there_are_some() -> None:
+    groups = group_counts([(5, Kind.BURST), (3, Kind.BRACKET), (1, Kind.BURST), (4, Kind.PANORAMA), (2, Kind.BURST)])
+    assert (groups.bursts, groups.brackets, groups.focus_stacks, groups.panoramas, groups.groups) == (2, 1, 0, 1, 5)
+    assert str(groups) == "15 shots in 2 bursts, 1 bracket, 1 panorama and 1 single shot"
+    record = {"files": 9, "bursts": 1, "single_shots": 5, "brackets": None, "focus_stacks": 2, "panoramas": 0,
+              "written": 9, "kept_manual": 0, "errors": 0, "seconds": 1.25}
+    assert session_summary(record).startswith("9 files, 1 burst, 2 focus stacks, 5 single shots, 9 sidecars written")
 
 
 def test_a_folders_cause_is_one_line_and_a_files_own_cause_names_the_file() -> None:
@@ -141,7 +150,7 @@ def test_scan_counts_files_images_bursts_and_single_shots_in_one_vocabulary(caps
     report = json.loads(out)
     summary = {k: v for k, v in report["summary"].items() if k != "seconds"}
     assert summary == {"files": 5, "images": 4, "shots": 4, "groups": 2, "bursts": 1, "single_shots": 1,
-                       "analysed": 0, "cached": 4, "unreadable": 0, "sidecars": {"unchanged": 4}}
+                       "brackets": 0, "focus_stacks": 0, "panoramas": 0, "analysed": 0, "cached": 4, "unreadable": 0, "sidecars": {"unchanged": 4}}
     assert [(g["kind"], g["size"]) for g in report["groups"]] == [("burst", 3), ("single_shot", 1)]
     # `burstd status` lists the scan's session in the same words.
     code, out, _ = cli(capsys, "status", "--cache", cache)

@@ -157,13 +157,19 @@ def test_a_burst_without_exif_time_shows_time_unknown_not_offsets(burstd, tmp_pa
     make_burst(folder, DATA / "IMG_5910.jpg", [0.0, 2.0], start=T0, first_number=1, size=(900, 600))
     burstd("report", folder, check=0)
     text = (folder / "burstd-report.html").read_text(encoding="utf-8")
-    sections = re.findall(r'<section class="burst" data-burst-id="([^"]+)"><h2>(.*?)</h2>(.*?)</section>', text)
+    sections = re.findall(r'<section class="burst[^"]*" data-burst-id="([^"]+)"[^>]*><h2>(.*?)</h2>(.*?)</section>', text)
     heads = {burst_id.split("-")[0]: head for burst_id, head, _ in sections}
     captions = {burst_id.split("-")[0]: re.findall(r'<span class="meta">(.*?)</span>', body) for burst_id, _, body in sections}
     assert " · time unknown " in heads["step0"] and " s " not in heads["step0"]
     assert " · 0.10 s " in heads["DSC_0001"]
     assert len(captions["step0"]) == 6 and not any("+" in c for c in captions["step0"]), captions["step0"]
     assert any("+0.10 s" in c for c in captions["DSC_0001"]), captions["DSC_0001"]
+    # The focus stack is drawn as a set: its kind, its frames in shooting order, no pick.
+    assert heads["step0"].startswith("Focus stack ") and " · shooting order " in heads["step0"]
+    assert heads["DSC_0001"].startswith("Burst ")
+    assert [c.split(" · ")[0] for c in captions["step0"]] == [f"step{i}.jpg" for i in range(6)]
+    stack = next(body for burst_id, _, body in sections if burst_id.startswith("step0"))
+    assert 'class="frame pick"' not in stack and 'class="frame pick"' in text
 
 
 def test_raw_gets_its_thumbnail_from_the_embedded_preview(burstd, tmp_path: Path) -> None:

@@ -59,20 +59,54 @@ def test_card_is_grouped_ranked_and_rated(burstd, card: Path) -> None:
     assert digests(card) == before, "an image file was written"
 
 
-@needs_exiftool
-def test_real_focus_sweep_picks_the_sharpest(burstd, tmp_path: Path) -> None:
+def real_sweep(tmp_path: Path) -> tuple[Path, int]:
+    """The real focus sweep of a circuit board, copied; on a fresh clone without shared/, the three
+    frames kept in tests/data."""
     sweep = SHARED / "focus_pcb_depthmap"
     folder = tmp_path / "sweep"
     if sweep.is_dir():
         shutil.copytree(sweep, folder)
-        expected_pick, size = "pcb_004.JPG", 10
-    else:  # a fresh clone without shared/: the three frames kept in tests/data
-        folder.mkdir()
-        for name in ("pcb_003.JPG", "pcb_004.JPG", "pcb_005.JPG"):
-            shutil.copy(DATA / name, folder)
-        expected_pick, size = "pcb_004.JPG", 3
+        return folder, 10
+    folder.mkdir()
+    for name in ("pcb_003.JPG", "pcb_004.JPG", "pcb_005.JPG"):
+        shutil.copy(DATA / name, folder)
+    return folder, 3
+
+
+@needs_exiftool
+def test_real_focus_sweep_is_a_focus_stack_kept_whole(burstd, tmp_path: Path) -> None:
+    if not (SHARED / "focus_pcb_depthmap").is_dir():
+        pytest.skip("needs ../shared/photos: three frames of the sweep alone do not show it sweeping")
+    folder, size = real_sweep(tmp_path)
+    before = digests(folder)
     report = burstd.json("scan", folder, check=0)
+    (group,) = report["groups"]
+    assert (group["kind"], group["size"], group["kept_whole"]) == ("focus-stack", size, True)
+    assert report["summary"]["focus_stacks"] == 1 and report["summary"]["bursts"] == 0
+    members = group["members"]
+    # In shooting order, every frame the max rank: nothing to cull, no pick.
+    assert [Path(m["path"]).name for m in members] == sorted(p.name for p in folder.glob("pcb_*.JPG"))
+    assert [(m["rank"], m["rating"]) for m in members] == [(i, 3) for i in range(1, size + 1)]
+    for m in members:
+        tags = exiftool_tags(Path(m["path"] + ".xmp"))
+        keywords = tags["XMP-lr:HierarchicalSubject"]
+        keywords = keywords if isinstance(keywords, list) else [keywords]
+        assert (tags["XMP-xmp:Rating"], tags["XMP-burstd:Kind"]) == (3, "focus-stack")
+        assert keywords == [f"burstd|focus-stack|2015-06-06 {group['id']}"]
+        assert "burstd|pick" not in keywords
+    assert digests(folder) == before, "an image file was written"
+    # --set-rating gives a kept set other stars; --sets rank brings the ranking back.
+    rated = burstd.json("scan", folder, "--set-rating", "2", check=0)["groups"][0]["members"]
+    assert {m["rating"] for m in rated} == {2}
+
+
+@needs_exiftool
+def test_real_focus_sweep_picks_the_sharpest_when_sets_are_ranked(burstd, tmp_path: Path) -> None:
+    folder, size = real_sweep(tmp_path)
+    expected_pick = "pcb_004.JPG"
+    report = burstd.json("scan", folder, "--sets", "rank", check=0)
     assert len(report["groups"]) == 1 and report["groups"][0]["size"] == size
+    assert (report["groups"][0]["kind"], report["groups"][0]["kept_whole"]) == ("focus-stack", False)
     members = report["groups"][0]["members"]
     assert Path(members[0]["path"]).name == expected_pick
     assert exiftool_tags(folder / f"{expected_pick}.xmp")["XMP-xmp:Rating"] == 3
@@ -91,6 +125,9 @@ def test_focus_stack_without_exif_falls_back_to_content_and_names(burstd, tmp_pa
         shutil.copy(DATA / f"step{i}.jpg", folder)
     report = burstd.json("scan", folder, "--dry-run", check=0)
     assert groups(report) == [[f"step{i}.jpg" for i in range(6)]]
+    assert report["groups"][0]["kind"] == "focus-stack"
+    report = burstd.json("scan", folder, "--dry-run", "--sets", "rank", check=0)
+    assert groups(report) == [[f"step{i}.jpg" for i in range(6)]]
     members = report["groups"][0]["members"]
     assert Path(members[0]["path"]).name == "step1.jpg"
     assert Path(members[-1]["path"]).name == "step5.jpg"
@@ -100,7 +137,7 @@ def test_focus_stack_without_exif_falls_back_to_content_and_names(burstd, tmp_pa
 
 
 @needs_exiftool
-def test_a_burst_without_exif_time_gets_an_undated_keyword(burstd, tmp_path: Path) -> None:
+def test_a_set_without_exif_time_gets_an_undated_keyword(burstd, tmp_path: Path) -> None:
     folder = tmp_path / "stack"
     folder.mkdir()
     for i in range(6):
@@ -110,7 +147,7 @@ def test_a_burst_without_exif_time_gets_an_undated_keyword(burstd, tmp_path: Pat
     for i in range(6):
         keywords = exiftool_tags(folder / f"step{i}.jpg.xmp")["XMP-lr:HierarchicalSubject"]
         keywords = keywords if isinstance(keywords, list) else [keywords]
-        assert f"burstd|burst|undated {burst_id}" in keywords, keywords
+        assert f"burstd|focus-stack|undated {burst_id}" in keywords, keywords
 
 
 def reencoded(source: Path, dest: Path, quality: int) -> Path:

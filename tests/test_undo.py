@@ -254,6 +254,9 @@ def test_an_older_database_is_migrated(tmp_path: Path) -> None:
         conn.execute("ALTER TABLE sessions DROP COLUMN open")
         conn.execute("ALTER TABLE sessions DROP COLUMN single_shots")
         conn.execute("DROP TABLE failures")
+        conn.execute("ALTER TABLE files DROP COLUMN thumb")
+        for column in ("brackets", "focus_stacks", "panoramas"):
+            conn.execute(f"ALTER TABLE sessions DROP COLUMN {column}")
         conn.execute("INSERT INTO sessions (folder, started, ended, files, bursts, written, kept_manual, errors,"
                      " seconds) VALUES ('/p', 1, 2, 3, 1, 3, 0, 0, 0.5)")
         conn.execute("PRAGMA user_version = 3")
@@ -262,6 +265,7 @@ def test_an_older_database_is_migrated(tmp_path: Path) -> None:
         (session,) = store.sessions.recent()
         assert session["kind"] == "daemon" and session["files"] == 3
         assert session["single_shots"] is None  # its `bursts` counted bursts and single shots alike
+        assert session["brackets"] is None and session["panoramas"] is None  # nor were sets told apart
         assert store.sessions.journal_pending() == []
 
 

@@ -11,7 +11,7 @@ from burstd.cli.options import (
 )
 from burstd.exit_codes import ExitCode, exit_code_for
 from burstd.store import Store
-from burstd.wording import counted, failure_lines
+from burstd.wording import counted, failure_lines, kinds_phrase
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -50,7 +50,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     for path, reason in failure_lines(summary.problems, summary.failed_sidecars):
         print(f"burstd: {path}: {reason}", file=sys.stderr)
     print(
-        f"{out}: {counted(summary.bursts, 'burst')}, {counted(summary.single_shots, 'single shot')}; "
+        f"{out}: {kinds_phrase(summary.bursts, summary.groups.brackets, summary.groups.focus_stacks, summary.groups.panoramas)}, "
+        f"{counted(summary.single_shots, 'single shot')}; "
         f"sidecars: {summary.written} written by burstd, {summary.manual} manual kept; {counted(summary.errors, 'error')}; "
         f"{counted(summary.pictures_made, 'picture')} made, {summary.pictures_reused} reused"
     )

@@ -34,10 +34,12 @@ from burstd.cli.options import (
 )
 from burstd.config.rules import validate_given
 from burstd.exit_codes import ExitCode
-from burstd.models import Colour, Method, RatedShot, ScanSettings, Scheme, SidecarAction, SidecarOutcome, SidecarStyle
-from burstd.ranking import NOISE_MARGIN
+from burstd.models import (
+    Colour, Method, RatedShot, ScanSettings, Scheme, SetPolicy, SidecarAction, SidecarOutcome, SidecarStyle,
+)
+from burstd.ranking import NOISE_MARGIN, kept_whole
 from burstd.store import Store
-from burstd.wording import counted, failure_lines, problems_phrase
+from burstd.wording import KIND_WORDS, counted, failure_lines, problems_phrase
 
 if TYPE_CHECKING:  # the pipeline loads OpenCV, rawpy and exiv2: imported by cmd_scan only
     from burstd.pipeline import ScanReport
@@ -66,6 +68,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     setting.add("--singleton-rating", metavar="INT", help="stars for a shot that is not part of a burst (default: max rank)")
     setting.add("--reject-below", metavar="FRACTION",
                 help="reject (rating -1) frames scoring below this fraction of their burst's best, e.g. 0.3")
+    setting.add("--sets", choices=choices(SetPolicy),
+                help="exposure brackets, focus stacks and panoramas: keep every frame alike (keep, the default) "
+                "or rank them like bursts (rank)")
+    setting.add("--set-rating", metavar="N", help="stars for every frame of a set kept whole, 0-5 (default: max rank)")
     setting.add("--no-tags", key="tags", action="store_false",
                 help="no burstd|burst|... and burstd|pick keywords (written by default)")
     setting.add("--pick-label", choices=choices(Colour), metavar="COLOUR",
@@ -151,11 +157,13 @@ def report_json(report: ScanReport, settings: ScanSettings) -> dict:
             "force": settings.force, "dry_run": settings.dry_run, "recursive": settings.recursive,
             "tags": settings.tags, "pick_label": settings.pick_label,
             "digikam_pick_labels": settings.digikam_pick_labels, "sidecar_style": settings.sidecar_style,
+            "sets": settings.sets, "set_rating": settings.set_rating,
         },
         "groups": [
             {
                 "id": rated.burst.id,
-                "kind": "burst" if len(rated.members) > 1 else "single_shot",
+                "kind": rated.burst.kind.value if len(rated.members) > 1 else "single_shot",
+                "kept_whole": kept_whole(rated.burst, settings.sets),
                 "body": rated.burst.shots[0].analysis.body,
                 "size": len(rated.burst.shots),
                 "noise_margin": NOISE_MARGIN,
@@ -171,6 +179,9 @@ def report_json(report: ScanReport, settings: ScanSettings) -> dict:
             "groups": groups.groups,
             "bursts": groups.bursts,
             "single_shots": groups.single_shots,
+            "brackets": groups.brackets,
+            "focus_stacks": groups.focus_stacks,
+            "panoramas": groups.panoramas,
             "analysed": report.analysed,
             "cached": report.cached,
             "unreadable": len(report.problems),
@@ -225,7 +236,8 @@ def print_report(report: ScanReport, settings: ScanSettings, *, verbose: bool, o
 def _print_groups(report: ScanReport, out: TextIO) -> None:
     for rated in report.bursts:
         size = len(rated.members)
-        print(f"{rated.burst.id}: {'single shot' if size == 1 else f'burst of {size}'}", file=out)
+        kind = KIND_WORDS[rated.burst.kind]
+        print(f"{rated.burst.id}: {'single shot' if size == 1 else f'{kind} of {size}'}", file=out)
         for m in rated.members:
             outcomes = [o for f in m.shot.files for o in report.sidecars.get(f, [])]
             kept = next((o for o in outcomes if o.action is SidecarAction.KEPT_MANUAL and o.previous_rating is not None), None)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from burstd.models import Colour, Method, ScanSettings, Scheme, SidecarStyle
+from burstd.models import Colour, Method, ScanSettings, Scheme, SetPolicy, SidecarStyle
 
 FOLDER_FILE = ".burstd.toml"
 
@@ -91,6 +91,9 @@ FOLDER_RULES: dict[str, Rule] = {
     "scheme": _choice(Scheme),
     "singleton_rating": _integer(-1, 5, 'an integer -1 to 5, or "max_rank"', {"max_rank": None}),
     "reject_below": _number(lambda v: 0 < v < 1, 'a number above 0 and below 1, or "off"', {"off": None}),
+    "sets": _choice(SetPolicy),
+    # A kept set is never culled: no rating below 0 (rejected) for its frames.
+    "set_rating": _integer(0, 5, 'an integer 0 to 5, or "max_rank"', {"max_rank": None}),
     "exclude": Rule("true or false", lambda v: isinstance(v, bool)),
     "quiet_seconds": _number(lambda v: 0 < v <= 3600, "a number of seconds above 0 and at most 3600"),
     "workers": _integer(0, None, "an integer 0 or more (0: one per core)"),

@@ -397,9 +397,14 @@ end
 local function wanted_keywords(sidecar, lost, borrowed)
   if not lost then return keywords_of(sidecar) end
   if not borrowed then return nil end
-  local wanted = {}
-  for name in pairs(borrowed) do wanted[name] = true end
-  if sidecar.rank == 1 and (sidecar.burst_size or 0) > 1 then wanted[PICK] = true end
+  local wanted, burst = {}, false
+  for name in pairs(borrowed) do
+    wanted[name] = true
+    burst = burst or set_kind(name) == "burst"
+  end
+  -- A set burstd keeps whole (a bracket, a focus stack, a panorama) has no pick: its rank is the
+  -- frame's place in the shooting order.
+  if burst and sidecar.rank == 1 and (sidecar.burst_size or 0) > 1 then wanted[PICK] = true end
   return wanted
 end
 

@@ -14,7 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from burstd.models import Kind
 from burstd.naming import natural_key
+from burstd.wording import KIND_WORDS
 
 WRITE_STATES = {"written": "written", "manual": "manual kept", "none": "no sidecar yet", "unreadable": "sidecar unreadable"}
 
@@ -53,7 +55,9 @@ class ReportFrame:
 class ReportBurst:
     id: str
     folder: str
-    frames: tuple[ReportFrame, ...]  # sharpest first; frames[0] is the pick
+    frames: tuple[ReportFrame, ...]  # sharpest first, frames[0] the pick; a set kept whole: in shooting order
+    kind: Kind = Kind.BURST
+    kept: bool = False  # a set kept whole: every frame rated alike, no pick
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +82,9 @@ def render(page: ReportPage) -> str:
         f"<title>{e(page.title)}</title><style>{_CSS}</style></head><body>"
         f'<header><h1>{e(page.title)}</h1><div class="totals">{totals}</div>'
         '<p class="legend">Frames sharpest first; the pick is outlined. Bars: sharpness relative to the '
-        "burst's best. Click a frame for a larger view and a 100% crop of the region the score was measured on.</p></header>"
+        "burst's best. Sets (brackets, focus stacks, panoramas) are kept whole: their frames in shooting order, "
+        "every frame rated alike, no pick. "
+        "Click a frame for a larger view and a 100% crop of the region the score was measured on.</p></header>"
         f'<main>{bursts}<section class="singletons"><h2>Single shots ({len(page.single_shots)})</h2>'
         f'<div class="grid">{singles}</div></section>'
         + (f'<section class="errors"><h2>Errors ({len(page.errors)})</h2><ul>{errors}</ul></section>' if page.errors else "")
@@ -95,18 +101,21 @@ def _burst(burst: ReportBurst, number: int) -> str:
     first, last = names[0], names[-1]
     offsets = [f.offset for f in burst.frames]
     span = "time unknown" if None in offsets else f"{max(o for o in offsets if o is not None):.2f} s"
-    frames = "".join(_frame(f, single=False) for f in burst.frames)
+    frames = "".join(_frame(f, single=False, kept=burst.kept) for f in burst.frames)
+    label = KIND_WORDS[burst.kind].capitalize()
+    order = " · shooting order" if burst.kept else ""
     return (
-        f'<section class="burst" data-burst-id="{e(burst.id)}"><h2>Burst {number} · {len(burst.frames)} frames · '
-        f"{e(first)} – {e(last)} · {span} <small>{e(burst.folder)}</small></h2>"
+        f'<section class="burst{" set" if burst.kept else ""}" data-burst-id="{e(burst.id)}" data-kind="{e(burst.kind)}">'
+        f"<h2>{e(label)} {number} · {len(burst.frames)} frames · "
+        f"{e(first)} – {e(last)} · {span}{order} <small>{e(burst.folder)}</small></h2>"
         f'<div class="frames">{frames}</div></section>'
     )
 
 
-def _frame(f: ReportFrame, *, single: bool) -> str:
+def _frame(f: ReportFrame, *, single: bool, kept: bool = False) -> str:
     e = _esc
     rating = f.shown_rating
-    pick = not single and f.rank == 1
+    pick = not single and not kept and f.rank == 1
     attrs = {
         "class": "frame" + (" pick" if pick else "") + (" single" if single else ""),
         "data-name": f.name, "data-rank": str(f.rank), "data-rating": str(rating), "data-state": f.state,
@@ -152,7 +161,7 @@ header{padding:12px 18px;border-bottom:1px solid #333;position:sticky;top:0;back
 h1{font-size:18px;margin:0 0 6px}h2{font-size:14px;font-weight:600;margin:0 0 6px;color:var(--dim)}
 h2 small{font-weight:400;margin-left:8px}.totals{display:flex;gap:14px;flex-wrap:wrap}.total b{font-size:16px}
 .legend{color:var(--dim);margin:6px 0 0;font-size:12px}main{padding:10px 18px}
-section{margin:0 0 14px}.frames{display:flex;gap:8px;overflow-x:auto;padding:4px 2px 6px}
+section{margin:0 0 14px}.set .frames{border-left:3px solid var(--bar);padding-left:8px}.frames{display:flex;gap:8px;overflow-x:auto;padding:4px 2px 6px}
 .grid{display:flex;flex-wrap:wrap;gap:6px}
 .frame{margin:0;background:var(--card);border-radius:6px;padding:6px;flex:0 0 auto;cursor:zoom-in;
  outline:2px solid transparent;width:min-content}

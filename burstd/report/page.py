@@ -26,13 +26,14 @@ from PIL import Image
 from burstd.analysis.decode import UPRIGHT, raw_preview, read_kind, reduced_rgb
 from burstd.errors import ImageError, SidecarError
 from burstd.fsio import write_atomically
-from burstd.models import FileProblem, RatedBurst, RatedShot, ScanSettings, Shot, SidecarAction, SidecarOutcome
+from burstd.models import FileProblem, Kind, RatedBurst, RatedShot, ScanSettings, Shot, SidecarAction, SidecarOutcome
 from burstd.naming import natural_key, sidecar_targets
 from burstd.pipeline import Progress, scan_folder
-from burstd.ranking import subject_region
+from burstd.ranking import kept_whole, subject_region
 from burstd.report.html import Picture, ReportBurst, ReportFrame, ReportPage, href, render
 from burstd.sidecar.files import read_sidecar
 from burstd.store import Store
+from burstd.wording import KIND_PLURALS, GroupCounts
 
 THUMB_SIDE = 320  # long side of the row thumbnails
 PREVIEW_SIDE = 1200  # long side of the click view
@@ -48,8 +49,9 @@ Box = tuple[float, float, float, float, float, float]
 class ReportSummary:
     out: Path
     images: int = 0  # image files shown (a RAW and its JPEG are two)
-    bursts: int = 0
+    bursts: int = 0  # of two or more shots; sets apart
     single_shots: int = 0
+    groups: GroupCounts = GroupCounts()  # every kind of group
     written: int = 0  # frames whose rating is the one burstd wrote
     manual: int = 0  # frames rated by hand, in a sidecar of either naming style
     pictures_made: int = 0
@@ -101,13 +103,21 @@ def write_report(directory: Path, out: Path, store: Store, settings: ScanSetting
     files_dir = out.parent / f".{out.stem}_files"
     files_dir.mkdir(exist_ok=True)
     pictures = make_pictures(ordered, files_dir, settings.workers, summary, progress)
-    rows = [_report_burst(rated, states, pictures, directory) for rated in ordered]
+    def kept(rated: RatedBurst) -> bool:  # with the folder's own settings, as the scan rated it
+        folder = rated.burst.shots[0].primary.parent
+        sets = settings.sets if settings_in is None or folder == directory else settings_in(folder).sets
+        return kept_whole(rated.burst, sets)
+
+    rows = [_report_burst(rated, states, pictures, directory, kept(rated)) for rated in ordered]
     bursts = [r for r in rows if len(r.frames) > 1]
     singles = [r for r in rows if len(r.frames) == 1]
-    summary.bursts, summary.single_shots = len(bursts), len(singles)
+    summary.groups = scan.groups
+    summary.bursts, summary.single_shots = summary.groups.bursts, summary.groups.single_shots
+    sets = [(KIND_PLURALS[kind], n) for kind, n in ((Kind.BRACKET, summary.groups.brackets),
+            (Kind.FOCUS_STACK, summary.groups.focus_stacks), (Kind.PANORAMA, summary.groups.panoramas)) if n]
     page = ReportPage(
         title=f"burstd report: {directory.resolve()}",
-        totals=[("images", summary.images), ("bursts", summary.bursts), ("single shots", summary.single_shots),
+        totals=[("images", summary.images), ("bursts", summary.bursts), *sets, ("single shots", summary.single_shots),
                 ("written", summary.written), ("manual kept", summary.manual), ("errors", summary.errors)],
         bursts=bursts,
         single_shots=singles,
@@ -292,7 +302,7 @@ def _shooting_order(rated: RatedBurst) -> tuple:
 
 
 def _report_burst(rated: RatedBurst, states: dict[Path, tuple[str, int | None]],
-                  pictures: dict[Path, _Pictures], root: Path) -> ReportBurst:
+                  pictures: dict[Path, _Pictures], root: Path, kept: bool) -> ReportBurst:
     # Offsets only between EXIF times: a copy's mtimes differ by the copy's own pace, not the camera's.
     times = [s.analysis.known_time for s in rated.burst.shots]
     start = None if None in times else min(t for t in times if t is not None)
@@ -301,6 +311,8 @@ def _report_burst(rated: RatedBurst, states: dict[Path, tuple[str, int | None]],
         id=rated.burst.id,
         folder="" if folder == root else str(folder.relative_to(root) if folder.is_relative_to(root) else folder),
         frames=tuple(_report_frame(m, states, pictures[m.shot.primary], start) for m in rated.members),
+        kind=rated.burst.kind,
+        kept=kept,
     )
 
 

@@ -52,6 +52,7 @@ SHARPNESS = "Xmp.burstd.Sharpness"
 BURSTD_SUBJECTS = "Xmp.burstd.Subjects"
 BURSTD_COLOR_LABELS = "Xmp.burstd.ColorLabels"
 BURSTD_PICK_LABEL = "Xmp.burstd.PickLabel"
+KIND = "Xmp.burstd.Kind"
 PICK_LABEL = "Xmp.digiKam.PickLabel"
 LABEL = "Xmp.xmp.Label"
 SUBJECT = "Xmp.dc.subject"
@@ -74,6 +75,9 @@ OPTIONAL: dict[str, tuple[str, str, str]] = {
     BURSTD_SUBJECTS: (BURSTD_NS, BURSTD_PREFIX, "Subjects"),
     BURSTD_COLOR_LABELS: (BURSTD_NS, BURSTD_PREFIX, "ColorLabels"),
     BURSTD_PICK_LABEL: (BURSTD_NS, BURSTD_PREFIX, "PickLabel"),
+    # The kind of the set a frame belongs to (bracket, focus-stack, panorama). Absent on bursts and
+    # single shots, so their sidecars stay as burstd wrote them before sets were told apart.
+    KIND: (BURSTD_NS, BURSTD_PREFIX, "Kind"),
     PICK_LABEL: (DIGIKAM_NS, "digiKam", "PickLabel"),
 }
 # Every simple property burstd reads: its own, and two it never writes: `xmp:Label` (it overrides
@@ -302,6 +306,10 @@ def plan_sidecar(
     colour = () if fields.color_label is None else (str(fields.color_label),)
     _merge_listed(current, COLOR_LABELS, BURSTD_COLOR_LABELS, colour, updates, removals, arrays)
     _merge_pick_label(current, fields.pick_label, updates, removals)
+    if fields.kind is not None and current.values.get(KIND) != fields.kind.value:
+        updates[KIND] = fields.kind.value
+    elif fields.kind is None and KIND in current.values:
+        removals.append(KIND)
 
     if state is None:
         return Plan(PlanAction.CREATE, updates, (), arrays)

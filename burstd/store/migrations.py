@@ -65,6 +65,13 @@ def _count_single_shots(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE sessions ADD COLUMN single_shots INTEGER")
 
 
+def _count_sets(db: sqlite_utils.Database) -> None:
+    # From here on `bursts` counts bursts only, and the sets (brackets, focus stacks, panoramas) have
+    # counts of their own; NULL in sessions recorded before, whose `bursts` held them too.
+    for column in ("brackets", "focus_stacks", "panoramas"):
+        db.execute(f"ALTER TABLE sessions ADD COLUMN {column} INTEGER")
+
+
 def _create_failures(db: sqlite_utils.Database) -> None:
     # `folder` finds a folder's failures, to forget those of files deleted since.
     db.execute(
@@ -82,6 +89,6 @@ def _add_thumbnails(db: sqlite_utils.Database) -> None:
 
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _create_files, _create_sidecars, _create_daemon_tables, _create_journal, _count_single_shots,
-    _create_failures, _add_thumbnails,
+    _create_failures, _add_thumbnails, _count_sets,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -35,6 +35,9 @@ class SessionRecord:
     errors: int
     seconds: float  # processing time (for the daemon: once the folder went quiet)
     single_shots: int = 0  # shots in no burst
+    brackets: int = 0  # sets (exposure brackets, focus stacks, panoramas): not counted in `bursts`
+    focus_stacks: int = 0
+    panoramas: int = 0
 
 
 class Sessions:

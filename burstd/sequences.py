@@ -1,0 +1,507 @@
+"""Sets: exposure brackets, focus stacks and panoramas, told apart from bursts. Pure: analyses in,
+links and kinds out.
+
+Grouping (`grouping.py`) walks each body's shots in capture order. Between two consecutive shots,
+`link` says whether they are consecutive frames of a set that hashes cannot see (a bracket, whose
+exposures change the hashes; a panorama, whose frames share only a strip), or of a series the
+camera itself declares. Once a group is formed, `classify` names its kind from its members alone,
+so a group the daemon keeps from an earlier session gets the same kind again without storing it.
+
+Everything is measured on `Analysis.thumb` (128 px grey, made at analysis time) and on the focus
+grid `Analysis.tiles`: nothing is decoded here.
+
+- **Exposure bracket**: the same framing (small shift, the same edges: `edge_agreement` compares
+  gradient orientations, which exposure leaves alone) at exposures at least `BRACKET_MIN_STOPS`
+  apart: by EXIF (bias, or shutter, aperture and ISO) when the files say, and then also seen in the
+  pixels (the camera's auto exposure following a change of light is no bracket), else by the
+  pixels alone (`measured_stops`).
+- **Panorama**: consecutive frames overlap after a shift of `PAN_MIN_SHIFT`..`PAN_MAX_SHIFT` of the
+  frame (phase correlation, verified by the correlation of the overlap), at one exposure, with no
+  region that stays put (a pan that follows a moving subject is a burst); or, a slow sweep
+  (`slow_sweep`), smaller steps all one way that add up to `SWEEP_SPAN` of the frame.
+- **Focus stack**: three or more frames of one static framing and exposure, whose sharp region moves:
+  the per-tile focus measures vary tile by tile, not frame by frame (`focus_sweep`). A hand-held
+  burst's frames are sharper or softer as a whole.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from burstd.analysis.features import hash_similarity, thumb_array
+from burstd.models import Analysis, Declared, Kind
+
+# Steps of a bracket are 0.7 EV or more in practice (1/3-EV brackets exist, but then hashes keep the
+# frames together and the kind comes from the camera's declaration or not at all); a hand-held
+# burst's auto exposure drifts by a few tenths.
+BRACKET_MIN_STOPS = 0.6
+# Seen in the pixels (clipping compresses a step): at least this much, the same way as EXIF says.
+BRACKET_SEEN_STOPS = 0.3
+# A manual bracket on a tripod may take minutes (changing the shutter by hand between frames).
+SET_MAX_GAP = 300.0
+# Edge agreement (`edge_agreement`): 1 for the same edges, about 0 for unrelated frames. Measured on
+# views of real photos, aligned: the same view hand-held at -2..+3 EV 0.84-1.0; different scenes 0.02-0.08.
+SAME_EDGES = 0.45
+# Frames this alike by their hashes at one exposure are one moment: no shift is measured. The steps of
+# a panorama (10 % of the frame or more) stay below 0.65 on real photos, frames of real bursts above 0.93.
+SAME_MOMENT = 0.8
+# A shift beyond this share of the frame is not the same framing.
+SAME_FRAMING_SHIFT = 0.06
+# A panorama's steps: a shift of this share of the frame (at 85 % the overlap is too thin to trust).
+PAN_MIN_SHIFT = 0.15
+PAN_MAX_SHIFT = 0.85
+# Correlation of the overlap after the shift: 0.83-0.99 for steps between views of real photos (down
+# to 0.65 for a thin overlap and 1.5 degrees of roll); a wrong shift rarely above 0.45.
+PAN_MIN_MATCH = 0.75
+PAN_MAX_STOPS = 0.5  # frames of one panorama share one exposure
+# A slow sweep (frames at 10 fps, each a few % further): steps of at least this share of the frame,
+# each in the direction of the last, adding up to `SWEEP_SPAN` of the frame or more from the first
+# frame to the last (which then share little). Hand-held frames of a burst move by about 1 % at random.
+SWEEP_MIN_STEP = 0.02
+SWEEP_SPAN = 0.6
+# Steps whose directions differ by more than this (cosine) are not one sweep.
+SAME_DIRECTION = 0.5
+# A region that still matches where it was (a subject followed by the pan): this share of the
+# textured overlap means the camera tracked something, so the frames are a burst.
+PAN_STATIC_SHARE = 0.08
+# Focus sweep (`focus_sweep`): the part of the per-tile focus measures (log) that neither the frame
+# nor the tile explains. Real focus stacks 0.31 and 0.60; real hand-held bursts 0.07-0.19, synthetic
+# bursts cut from real photos with frames blurred 0-4 px 0.18-0.39 (hence `crossing`).
+FOCUS_INTERACTION = 0.25
+# ... and the share of tiles two frames each have clearly (1.5 x) sharper than the other (`crossing`):
+# real focus stacks 0.27 and 0.25; real hand-held bursts 0-0.03, synthetic bursts cut from real
+# photos with frames blurred 0-4 px 0-0.09.
+FOCUS_CLEARLY = 1.5
+FOCUS_CROSSING = 0.17
+# Nothing moves in a focus stack, neither the camera (a tripod; a camera's own focus bracketing says
+# so in its makernote) nor the subject: between consecutive frames shrunk to 16 px across, no pixel
+# changes by more than this many standard deviations of the frame (`largest_change`; defocus barely
+# shows at that size). Real focus stacks 0.62 and 0.20; real registered hand-held bursts 0.07-0.15;
+# on the benchmark card, bursts with a moving subject 1.16-1.80 (one of which crosses 0.19, like a
+# focus stack), hand-held bursts 0.37-2.03.
+FOCUS_STILL = 0.9
+
+
+class Link(StrEnum):
+    """What ties two consecutive frames into one set."""
+
+    BRACKET = "bracket"
+    PANORAMA = "panorama"
+    DECLARED_BURST = "declared-burst"
+    DECLARED_BRACKET = "declared-bracket"
+    DECLARED_FOCUS = "declared-focus"
+
+
+@dataclass(frozen=True, slots=True)
+class Shift:
+    """Where frame b's content sits against frame a's, as shares of the frame, and how well the
+    overlap matches there (correlation, -1..1; 0 when nothing was found)."""
+
+    dx: float
+    dy: float
+    match: float
+
+    @property
+    def size(self) -> float:
+        return math.hypot(self.dx, self.dy)
+
+
+NO_SHIFT = Shift(0.0, 0.0, 0.0)
+
+
+def link(a: Analysis, b: Analysis) -> tuple[Link, Shift] | None:
+    """The set link from frame a to the frame b after it, or None. Time gaps are the caller's."""
+    declared = declared_link(a.declared, b.declared)
+    if declared is not None:
+        return declared, NO_SHIFT
+    ta, tb = thumbs(a, b)
+    if ta is None or tb is None:
+        return None
+    if hashes_alike(a, b) >= SAME_MOMENT and not exposure_stepped(a, b):
+        return None  # one moment at one exposure: a burst's frames (and no shift to measure)
+    shift = pair_shift(a, b)
+    if is_bracket_step(a, b, ta, tb, shift):
+        return Link.BRACKET, shift
+    if is_pan_step(a, b, ta, tb, shift):
+        return Link.PANORAMA, shift
+    return None
+
+
+def hashes_alike(a: Analysis, b: Analysis) -> float:
+    """Mean of pHash and dHash similarity (1 identical, about 0.5 unrelated): pHash sees layout,
+    dHash edges. Grouping's burst test compares with it too."""
+    return 0.5 * (hash_similarity(a.phash, b.phash) + hash_similarity(a.dhash, b.dhash))
+
+
+def declared_link(a: Declared, b: Declared) -> Link | None:
+    """What the camera says ties a and b: the same bracketing series, or one burst (continuous drive
+    with consecutive frame numbers, or a shared burst identifier such as Apple's BurstUUID)."""
+    if a.group_id and a.group_id != b.group_id and b.group_id:
+        return None
+    consecutive = a.sequence is None or b.sequence is None or b.sequence == a.sequence + 1
+    if a.bracket and a.bracket == b.bracket and consecutive:
+        return Link.DECLARED_FOCUS if a.bracket == "focus" else Link.DECLARED_BRACKET
+    if a.group_id and a.group_id == b.group_id:
+        return Link.DECLARED_BURST
+    if a.drive == b.drive == "continuous" and a.sequence is not None and b.sequence == a.sequence + 1:
+        return Link.DECLARED_BURST
+    return None
+
+
+LinkOf = Callable[[Analysis, Analysis], "tuple[Link, Shift] | None"]
+
+
+def classify(members: Sequence[Analysis], link_of: LinkOf | None = None) -> Kind:
+    """The kind of a group of shots in capture order (a single shot is a burst of one).
+
+    `link_of` is `link`, or a memo of it: grouping has measured most pairs already."""
+    if len(members) < 2:
+        return Kind.BURST
+    declared = declared_kind(members)
+    if declared is not None:
+        return declared
+    pairs = list(zip(members, members[1:]))
+    links = [(link_of or link)(a, b) for a, b in pairs]
+    if all(found is not None and found[0] is Link.PANORAMA for found in links) or slow_sweep(members):
+        return Kind.PANORAMA
+    brackets = sum(1 for found in links if found is not None and found[0] is Link.BRACKET)
+    if brackets and brackets >= (len(pairs)) / 2:
+        return Kind.BRACKET
+    if focus_sweep(members):
+        return Kind.FOCUS_STACK
+    return Kind.BURST
+
+
+def declared_kind(members: Sequence[Analysis]) -> Kind | None:
+    """The kind the camera declares for most of the group, if it declares one."""
+    votes = [d for d in (m.declared for m in members)]
+    for bracket, kind in (("exposure", Kind.BRACKET), ("focus", Kind.FOCUS_STACK)):
+        if sum(1 for d in votes if d.bracket == bracket) * 2 > len(votes):
+            return kind
+    if all(declared_link(a.declared, b.declared) is Link.DECLARED_BURST for a, b in zip(members, members[1:])):
+        return Kind.BURST
+    return None
+
+
+def thumbs(a: Analysis, b: Analysis) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Both thumbnails, or None for both when they cannot be compared (missing, other shapes)."""
+    ta, tb = thumb_array(a.thumb, a.thumb_size), thumb_array(b.thumb, b.thumb_size)
+    if ta.size == 0 or ta.shape != tb.shape or min(ta.shape) < 16:
+        return None, None
+    return ta, tb
+
+
+# --- exposure brackets -------------------------------------------------------------------------
+
+
+def exif_stops(a: Analysis, b: Analysis) -> float | None:
+    """How much more light b got than a, in stops, by EXIF; None when the files do not say.
+
+    Auto bracketing steps the exposure bias (the camera turns it into shutter or aperture); a manual
+    bracket keeps the bias and steps the shutter, aperture or ISO.
+    """
+    if a.exposure_bias is not None and b.exposure_bias is not None and a.exposure_bias != b.exposure_bias:
+        return b.exposure_bias - a.exposure_bias
+    ea, eb = _exposure_value(a), _exposure_value(b)
+    return None if ea is None or eb is None else eb - ea
+
+
+def _exposure_value(a: Analysis) -> float | None:
+    """log2 of the light the sensor's signal stands for (shutter x ISO / f-number squared)."""
+    if not a.exposure_time or a.exposure_time <= 0:
+        return None
+    value = math.log2(a.exposure_time)
+    if a.aperture and a.aperture > 0:
+        value -= 2 * math.log2(a.aperture)
+    if a.iso and a.iso > 0:
+        value += math.log2(a.iso / 100)
+    return value
+
+
+def exposure_stepped(a: Analysis, b: Analysis) -> bool:
+    """Whether b's exposure differs from a's by a bracket's step, by EXIF where the files say, else
+    by their thumbnails. Cheap: grouping asks it before measuring anything else."""
+    said = exif_stops(a, b)
+    if said is None:
+        ta, tb = thumbs(a, b)
+        said = 0.0 if ta is None or tb is None else measured_stops(ta, tb)
+    return abs(said) >= BRACKET_MIN_STOPS
+
+
+def measured_stops(ta: np.ndarray, tb: np.ndarray) -> float:
+    """How much brighter b looks than a, in stops: the median ratio of linear light (an sRGB-like
+    gamma undone), pixel by pixel, over the pixels neither frame has near black or white. Whole-frame
+    means would understate a bracket's steps: its bright frames clip (a +2 to +3 EV step of a real
+    photo measured 0.61 stops by means, 0.91 by this median). Frames with hardly a pixel in range
+    compare their mean light."""
+    usable = (ta > 8) & (ta < 230) & (tb > 8) & (tb < 230)
+    if usable.mean() < 0.05:
+        return float(math.log2((_LINEAR[tb].mean() + 1e-4) / (_LINEAR[ta].mean() + 1e-4)))
+    return float(np.median(_LOG_LINEAR[tb[usable]] - _LOG_LINEAR[ta[usable]]))
+
+
+_LINEAR = (np.arange(256, dtype=np.float64) / 255.0) ** 2.2
+_LOG_LINEAR = np.log2(_LINEAR + 1e-4)
+
+
+def edge_agreement(ta: np.ndarray, tb: np.ndarray) -> float:
+    """How alike the edges of two frames are, whatever their exposure: the mean of cos(2 x the
+    angle between their gradients), weighted by the weaker gradient (each frame's gradients
+    scaled by its own median strength, so a darker frame counts as much). 1: the same edges;
+    about 0: unrelated frames."""
+    (xa, ya, ma), (xb, yb, mb) = _gradients(ta), _gradients(tb)
+    weight = np.minimum(ma / _strength(ma), mb / _strength(mb))
+    total = float(weight.sum())
+    if total <= 0:
+        return 0.0
+    cos = (xa * xb + ya * yb) / np.maximum(ma * mb, 1e-6)
+    return float((weight * (2 * cos * cos - 1)).sum() / total)
+
+
+def _gradients(t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    # A little blur first: at 128 px, a sub-pixel shift between hand-held frames turns fine texture.
+    f = cv2.GaussianBlur(t.astype(np.float32), (0, 0), 1.0)
+    gx = cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3)
+    return gx, gy, np.hypot(gx, gy)
+
+
+def _strength(magnitude: np.ndarray) -> float:
+    return float(np.percentile(magnitude, 75)) or 1.0
+
+
+def is_bracket_step(a: Analysis, b: Analysis, ta: np.ndarray, tb: np.ndarray, shift: Shift) -> bool:
+    """Consecutive frames of an exposure bracket: the same framing, the exposure stepped."""
+    if shift.size > SAME_FRAMING_SHIFT:
+        return False
+    seen = measured_stops(ta, tb)
+    said = exif_stops(a, b)
+    if said is not None:
+        # The camera followed a change of light (auto exposure) when the pixels show no step.
+        if abs(said) < BRACKET_MIN_STOPS or seen * said <= 0 or abs(seen) < BRACKET_SEEN_STOPS:
+            return False
+    elif abs(seen) < BRACKET_MIN_STOPS:
+        return False
+    h, w = ta.shape
+    oa, ob = _overlap(ta, tb, round(shift.dx * w), round(shift.dy * h))
+    return edge_agreement(oa, ob) >= SAME_EDGES
+
+
+# --- panoramas ---------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=256)
+def pair_shift(a: Analysis, b: Analysis) -> Shift:
+    """`measure_shift` of two analyses' thumbnails, remembered for the last few pairs: grouping asks
+    for a pair's shift when linking, when merging sweeps and when classifying."""
+    ta, tb = thumbs(a, b)
+    return NO_SHIFT if ta is None or tb is None else measure_shift(ta, tb)
+
+
+def measure_shift(ta: np.ndarray, tb: np.ndarray, candidates: int = 10) -> Shift:
+    """Where b's content sits against a's (phase correlation of the equalised frames, so another
+    exposure does not matter; zero-padded so that shifts up to the whole frame do not wrap around). The strongest few peaks are each checked by the correlation of
+    the overlap they imply, and the best checked one wins: with a thin overlap, the highest peak of
+    the phase correlation is often not the true shift."""
+    h, w = ta.shape
+    ta, tb = cv2.equalizeHist(ta), cv2.equalizeHist(tb)
+    fa = cv2.dft(_padded(ta), flags=cv2.DFT_COMPLEX_OUTPUT)
+    fb = cv2.dft(_padded(tb), flags=cv2.DFT_COMPLEX_OUTPUT)
+    cross = cv2.mulSpectrums(fb, fa, 0, conjB=True)
+    cross /= np.maximum(cv2.magnitude(cross[..., 0], cross[..., 1]), 1e-9)[..., None]
+    surface = cv2.GaussianBlur(cv2.idft(cross, flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE), (3, 3), 0)
+    peaks = np.flatnonzero((surface == cv2.dilate(surface, np.ones((5, 5), np.uint8))) & (surface > 0))
+    strongest = peaks[np.argsort(surface.ravel()[peaks])[::-1][:candidates]]
+    best = NO_SHIFT
+    for index in strongest:
+        y, x = np.unravel_index(index, surface.shape)
+        dy = int(y - surface.shape[0] if y > surface.shape[0] // 2 else y)
+        dx = int(x - surface.shape[1] if x > surface.shape[1] // 2 else x)
+        match = overlap_match(ta, tb, dx, dy)
+        if match > best.match:
+            best = Shift(dx / w, dy / h, match)
+    return best
+
+
+def _padded(t: np.ndarray) -> np.ndarray:
+    h, w = t.shape
+    f = t.astype(np.float32)
+    f -= f.mean()
+    f *= _taper(h, w)
+    out = np.zeros((2 * h, 2 * w), np.float32)
+    out[:h, :w] = f
+    return out
+
+
+@lru_cache(maxsize=8)
+def _taper(h: int, w: int) -> np.ndarray:
+    """A taper over the outer 5 % of each side (a Tukey window): the hard border of the zero padding
+    would otherwise dominate the spectrum. No wider: a thin overlap lies along the frame's edge. (On
+    pairs of views of 12 real photos, 1.5 degrees of roll each, 20 % overlap: 35 of 36 found, against
+    28 with a Hann taper over the whole frame.)"""
+    return np.outer(_tukey(h), _tukey(w)).astype(np.float32)
+
+
+def _tukey(n: int, share: float = 0.1) -> np.ndarray:
+    window = np.ones(n)
+    ramp = max(1, int(share * n / 2))
+    rise = 0.5 * (1 - np.cos(np.pi * np.arange(ramp) / ramp))
+    window[:ramp], window[n - ramp :] = rise, rise[::-1]
+    return window
+
+
+def overlap_match(ta: np.ndarray, tb: np.ndarray, dx: int, dy: int, min_share: float = 0.12) -> float:
+    """Correlation of a's and b's pixels where they overlap when b's content sits (dx, dy) from a's
+    (b[y + dy, x + dx] shows a[y, x]); 0 when the overlap is under `min_share` of the frame."""
+    a, b = _overlap(ta, tb, dx, dy)
+    if a.size < min_share * ta.size:
+        return 0.0
+    a, b = a - a.mean(), b - b.mean()
+    denominator = math.sqrt(float((a * a).sum() * (b * b).sum()))
+    return float((a * b).sum() / denominator) if denominator > 0 else 0.0
+
+
+def _overlap(ta: np.ndarray, tb: np.ndarray, dx: int, dy: int) -> tuple[np.ndarray, np.ndarray]:
+    h, w = ta.shape
+    x0, x1, y0, y1 = max(0, -dx), min(w, w - dx), max(0, -dy), min(h, h - dy)
+    if x1 <= x0 or y1 <= y0:
+        empty = np.zeros(0, np.float32)
+        return empty, empty
+    return (ta[y0:y1, x0:x1].astype(np.float32), tb[y0 + dy : y1 + dy, x0 + dx : x1 + dx].astype(np.float32))
+
+
+def is_pan_step(
+    a: Analysis, b: Analysis, ta: np.ndarray, tb: np.ndarray, shift: Shift, min_shift: float = PAN_MIN_SHIFT
+) -> bool:
+    """Consecutive frames of a panorama: a large (at least `min_shift`), well-matched shift at one
+    exposure, and nothing that stayed where it was."""
+    if not min_shift <= max(abs(shift.dx), abs(shift.dy)) <= PAN_MAX_SHIFT or shift.match < PAN_MIN_MATCH:
+        return False
+    said = exif_stops(a, b)
+    if said is None:
+        # Over the overlap only: the view itself brightens or darkens as the camera turns.
+        oa, ob = _overlap(ta, tb, round(shift.dx * ta.shape[1]), round(shift.dy * ta.shape[0]))
+        said = measured_stops(oa.astype(np.uint8), ob.astype(np.uint8))
+    if abs(said) > PAN_MAX_STOPS:
+        return False
+    return static_share(ta, tb, shift) < PAN_STATIC_SHARE
+
+
+def sweep_step(a: Analysis, b: Analysis) -> Shift | None:
+    """The step from a to b when it can be one of a sweep's, however small: a well-matched shift of
+    `SWEEP_MIN_STEP`..`PAN_MAX_SHIFT` of the frame at one exposure, nothing staying put."""
+    ta, tb = thumbs(a, b)
+    if ta is None or tb is None:
+        return None
+    shift = pair_shift(a, b)
+    return shift if is_pan_step(a, b, ta, tb, shift, min_shift=SWEEP_MIN_STEP) else None
+
+
+def same_direction(a: Shift, b: Shift) -> bool:
+    return a.dx * b.dx + a.dy * b.dy > SAME_DIRECTION * a.size * b.size
+
+
+def slow_sweep(members: Sequence[Analysis]) -> bool:
+    """Frames of a sweep too slow for `link` to see (a pan at 10 fps, each frame a few % further):
+    every step a sweep's, in one direction, adding up to `SWEEP_SPAN` of the frame. Bursts of one
+    moment are left at once: their first and last frames are alike (`SAME_MOMENT`)."""
+    if len(members) < 3 or hashes_alike(members[0], members[-1]) >= SAME_MOMENT:
+        return False
+    steps: list[Shift] = []
+    for a, b in zip(members, members[1:]):
+        step = sweep_step(a, b)
+        if step is None or (steps and not same_direction(steps[-1], step)):
+            return False
+        steps.append(step)
+    return math.hypot(sum(s.dx for s in steps), sum(s.dy for s in steps)) >= SWEEP_SPAN
+
+
+def static_share(ta: np.ndarray, tb: np.ndarray, shift: Shift, block: int = 8) -> float:
+    """The share of a's textured blocks that match b better where they were than where the shift
+    puts them: a subject the camera followed while the background slid by."""
+    h, w = ta.shape
+    dx, dy = round(shift.dx * w), round(shift.dy * h)
+    rows, cols = h // block, w // block
+    a, b = ta[: rows * block, : cols * block].astype(np.float32), tb[: rows * block, : cols * block].astype(np.float32)
+    moved = np.full_like(a, np.inf)  # b's pixels where the shift puts a's (none: never a match)
+    y0, y1, x0, x1 = max(0, -dy), min(rows * block, h - dy), max(0, -dx), min(cols * block, w - dx)
+    if y1 > y0 and x1 > x0:
+        moved[y0:y1, x0:x1] = tb[y0 + dy : y1 + dy, x0 + dx : x1 + dx]
+
+    def per_block(values: np.ndarray) -> np.ndarray:
+        return values.reshape(rows, block, cols, block).mean(axis=(1, 3))
+
+    spread = np.sqrt(np.maximum(per_block(a * a) - per_block(a) ** 2, 0.0))
+    here, there = per_block(np.abs(a - b)), per_block(np.abs(a - moved))
+    textured = spread >= 6  # sky, a wall: matches anywhere
+    staying = textured & (here < 0.5 * there) & (here < 0.3 * spread)
+    return float(staying.sum() / textured.sum()) if textured.any() else 0.0
+
+
+# --- focus stacks ------------------------------------------------------------------------------
+
+
+def focus_sweep(members: Sequence[Analysis]) -> bool:
+    """Three or more frames of one static framing and exposure whose sharp region moves.
+
+    In log space, the per-tile focus measures of a group are a frame effect (a frame shaken or
+    defocused as a whole), a tile effect (detail in the scene) and what neither explains: the
+    interaction, large when each region of the frame is sharpest in another frame. A burst whose
+    frames are blurred by different amounts has some too (fine detail suffers more than coarse), but
+    there one frame is the sharper everywhere; in a focus stack two frames *cross*: each is clearly
+    sharper than the other somewhere (`crossing`).
+    """
+    if len(members) < 3:
+        return False
+    grids = [m.tiles for m in members]
+    if any(not g for g in grids) or len({len(g) for g in grids}) != 1:
+        return False
+    logs = np.log(np.asarray(grids, dtype=np.float64) + 1e-3)
+    interaction = logs - logs.mean(1, keepdims=True) - logs.mean(0, keepdims=True) + logs.mean()
+    if math.sqrt(float((interaction**2).mean())) < FOCUS_INTERACTION or crossing(logs) < FOCUS_CROSSING:
+        return False
+    for a, b in zip(members, members[1:]):
+        ta, tb = thumbs(a, b)
+        if ta is None or tb is None or largest_change(ta, tb) > FOCUS_STILL:
+            return False
+        if abs(measured_stops(ta, tb)) >= BRACKET_MIN_STOPS:
+            return False
+    return True
+
+
+def crossing(logs: np.ndarray) -> float:
+    """For log focus measures (frames x tiles): over every pair of frames, the largest share of tiles
+    that each frame of the pair has clearly sharper (`FOCUS_CLEARLY` times) than the other, the
+    smaller of the two shares. Tiles with nothing to focus on (under a tenth of the sharpest tile's
+    best) are left out: their measure is noise."""
+    textured = logs.max(0) >= logs.max() - math.log(10)
+    logs = logs[:, textured]
+    if logs.shape[1] == 0:
+        return 0.0
+    clearly = math.log(FOCUS_CLEARLY)
+    best = 0.0
+    for i in range(len(logs) - 1):
+        difference = logs[i + 1 :] - logs[i]  # every later frame against frame i
+        shares = np.minimum((difference > clearly).mean(1), (difference < -clearly).mean(1))
+        best = max(best, float(shares.max()))
+    return best
+
+
+def largest_change(ta: np.ndarray, tb: np.ndarray) -> float:
+    """The largest change of a pixel between two frames shrunk to 16 px across, each frame's pixels in
+    units of its own standard deviation: defocus (and exposure) leave it small, anything that moved
+    (the camera, a subject) does not."""
+    h, w = ta.shape
+    size = (16, max(1, round(16 * h / w)))
+    a = cv2.resize(ta, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    b = cv2.resize(tb, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    a = (a - a.mean()) / max(float(a.std()), 1e-6)
+    b = (b - b.mean()) / max(float(b.std()), 1e-6)
+    return float(np.abs(a - b).max())
