@@ -5,8 +5,19 @@ grid of per-tile focus measures; the burst's subject region is the set of tiles 
 across the burst (the median over frames, so one frame's motion cannot pick the region), and every
 frame is scored over those same tiles.
 
+Where the burst has a subject burstd can see, that is where sharpness is measured instead
+(`subject.py`: the faces of its people, the camera's focus point, or the moving subject), and every
+frame says which region it was measured on.
+
+People's eyes come first (`people.py`): when at least one frame has every eye of the burst's people
+open, frames where someone's eyes are closed go after all the others, and get fewer stars than every
+frame without closed eyes (one less than the lowest of those, never below 0), or are rejected (-1)
+with `reject_closed_eyes`. So a frame with closed eyes is never the pick while one with all eyes open
+exists, however sharp it is.
+
 Scores closer than the measure's own repeat-noise (`NOISE_MARGIN`) claim no difference: such frames
-share their stars (see `tie_heads`). The order, and so the one pick, stays the measured one.
+share their stars (see `tie_heads`), never across the line between open and closed eyes. The order,
+and so the one pick, stays the measured one.
 """
 
 from __future__ import annotations
@@ -16,7 +27,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from burstd.models import Burst, RatedBurst, RatedShot, Shot
+from burstd.models import Burst, PickReason, RatedBurst, RatedShot, Region, RegionKind, Shot
+from burstd.people import judge_eyes
+from burstd.subject import frame_shifts, measure_subject, tiles_box
 
 # Share of tiles that make up the subject region. A quarter of the frame is large enough to hold
 # the subject off-centre and small enough that empty sky or a blurred background cannot dilute it.
@@ -121,30 +134,65 @@ def rate_burst(
     scheme: str = "tiers",
     singleton_rating: int | None = None,
     reject_below: float | None = None,
+    reject_closed_eyes: bool = False,
 ) -> RatedBurst:
-    """Order a burst sharpest first and give every frame its rating.
+    """Order a burst (the pick first) and give every frame its rating.
 
-    The scheme rates by rank; frames within the noise margin of a sharper frame take that frame's
-    rating instead (`tie_heads`). Frames tied with the pick are never rejected.
+    The order is by sharpness over the subject's region, frames with closed eyes last when a frame
+    with every eye open exists (see the module docstring). The scheme rates by rank; frames within the
+    noise margin of a sharper frame take that frame's rating instead (`tie_heads`). Frames tied with
+    the pick are never rejected.
     """
-    scores = burst_scores(burst.shots)
+    shots = burst.shots
+    n = len(shots)
+    shifts = frame_shifts(shots) if n > 1 else [(0.0, 0.0)] * n
+    eyes = judge_eyes(shots, shifts)
+    measured = measure_subject(shots, eyes.people, shifts)
+    if measured is None:
+        scores, kind, boxes = burst_scores(shots), RegionKind.SHARPEST_TILES, _sharpest_boxes(shots)
+    else:
+        scores, kind, boxes = list(measured.scores), measured.kind, list(measured.boxes)
     best = max(scores) if scores else 0.0
-    order = sorted(range(len(burst.shots)), key=lambda i: (-scores[i], i))
+    demoted = eyes.closed if eyes.demotes else (False,) * n
+    order = sorted(range(n), key=lambda i: (demoted[i], -scores[i], i))
     relative = [scores[i] / best if best > 0 else 1.0 for i in order]
-    if len(burst.shots) == 1:
+    if n == 1:
         ratings = [max_rank if singleton_rating is None else singleton_rating]
     else:
-        ratings = ratings_for(len(burst.shots), max_rank=max_rank, scheme=scheme)
-    heads = tie_heads(relative)
+        ratings = ratings_for(n, max_rank=max_rank, scheme=scheme)
+    opened = n - sum(demoted)  # the frames without closed eyes come first, at positions 0 .. opened-1
+    heads = tie_heads(relative[:opened]) + [opened + h for h in tie_heads(relative[opened:])]
+    lowest_open = min((ratings[h] for h in heads[:opened]), default=0)
     members = []
     for position, index in enumerate(order):
         head = heads[position]
         rating = ratings[head]
+        if demoted[index]:
+            rating = -1 if reject_closed_eyes else min(rating, max(0, lowest_open - 1))
         if reject_below is not None and head > 0 and relative[position] < reject_below:
             rating = -1
         tied_to = head + 1 if head != position else None
-        members.append(RatedShot(burst.shots[index], position + 1, relative[position], rating, tied_to))
-    return RatedBurst(burst, tuple(members))
+        members.append(RatedShot(shots[index], position + 1, relative[position], rating, tied_to,
+                                 Region(kind, boxes[index]), eyes.faces[index], eyes.closed[index]))
+    if n == 1:
+        reason = PickReason.SINGLE_SHOT
+    elif any(scores[i] > scores[order[0]] for i in range(n) if demoted[i]):
+        reason = PickReason.EYES_OPEN
+    else:
+        reason = PickReason.SHARPEST
+    return RatedBurst(burst, tuple(members), reason)
+
+
+def _sharpest_boxes(shots: Sequence[Shot]) -> list[tuple[float, float, float, float] | None]:
+    """The bounding box of the region `burst_scores` measured, per frame."""
+    grids = [s.analysis.tiles for s in shots]
+    if not grids or any(len(g) == 0 for g in grids) or len({s.analysis.grid for s in shots}) != 1:
+        return [None] * len(shots)
+    rows, cols = shots[0].analysis.grid
+    if rows * cols != len(grids[0]):
+        return [None] * len(shots)
+    region = subject_region(np.asarray(grids, dtype=np.float64))
+    return [tiles_box(region, rows, cols)] * len(shots)
 
 
 def _own_region_score(grid: Sequence[float]) -> float:

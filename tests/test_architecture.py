@@ -27,6 +27,8 @@ LAYERS: dict[str, int] = {
     "burstd.naming": PURE,
     "burstd.grouping": PURE,
     "burstd.ranking": PURE,
+    "burstd.people": PURE,
+    "burstd.subject": PURE,
     "burstd.tagging": PURE,
     "burstd.paths": PURE,
     "burstd.wording": PURE,

@@ -35,7 +35,6 @@ from burstd.cli.options import (
 from burstd.config.rules import validate_given
 from burstd.exit_codes import ExitCode
 from burstd.models import Colour, Method, RatedShot, ScanSettings, Scheme, SidecarAction, SidecarOutcome, SidecarStyle
-from burstd.ranking import NOISE_MARGIN
 from burstd.store import Store
 from burstd.wording import counted, failure_lines, problems_phrase
 
@@ -141,6 +140,8 @@ def interrupted_line(report: ScanReport, stop: StopRequest, directory: Path) -> 
 def report_json(report: ScanReport, settings: ScanSettings) -> dict:
     """`--json`: the settings, every group (burst or single shot) with its members and sidecar
     decisions, every error (each file, unfolded), the counts."""
+    from burstd.ranking import NOISE_MARGIN  # ranking measures with OpenCV: loaded by a scan only
+
     groups = report.groups
     failed_sidecars = report.failed_outcomes()
     return {

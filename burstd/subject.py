@@ -1,0 +1,213 @@
+"""Where a burst's sharpness is measured: where its subject is. Pure: values in, values out.
+
+The first of these that applies to a burst decides, for all of its frames:
+
+1. **Faces**, when the burst has people (`people.main_people`). Each person's face is compared with
+   that person's own face in the other frames (`Face.sharpness`, the focus measure over the eyes, over
+   that person's sharpest frame), and the frame's score is the mean over its people; a person not
+   found in a frame counts as their softest frame. When the analysis gave no face sharpness, the focus
+   tiles under the faces are measured instead.
+2. **The camera's focus point**, when every frame's makernote gives it (`Declared.af_point`): the
+   tile holding it and its eight neighbours.
+3. **The moving subject**, in a burst of three frames or more whose frames, aligned on each other
+   (the hand-held shift measured on the thumbnails by phase correlation), differ in a few tiles
+   only: in each frame, the tiles where it differs from the burst's background (the median of the
+   aligned frames), which is where the subject is in that frame. A sharp background then cannot
+   outvote a subject blurred by its own motion.
+4. Otherwise None: the ranking measures the quarter of the tiles sharpest across the burst
+   (`ranking.subject_region`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from burstd.analysis.features import thumb_array
+from burstd.models import Face, RegionKind, Shot
+from burstd.people import Person
+
+Box = tuple[float, float, float, float]  # left, top, right, bottom: fractions of the stored image
+
+# Phase correlation's own confidence (0..1) below which a measured shift is taken as none: the
+# thumbnails share too little (a new scene, a flash frame) for the shift to mean anything.
+MIN_SHIFT_RESPONSE = 0.05
+# A tile is moving in a frame when the frame differs there from the burst's aligned background by
+# more than this, in units of the thumbnails' own contrast (each is scaled to mean 0, deviation 1).
+# Measured on real hand-held bursts (tests/test_subject.py): shifts, 0.5 degree turns and blur stay
+# below about 0.2 once aligned; a subject that moves by its own width differs by 0.5 or more.
+MOTION_LEVEL = 0.35
+# A moving subject is a part of the frame: when more than this share of the tiles moves, it is the
+# whole scene that changed (a pan, a flash, an exposure step) and the burst gets no moving region.
+MOTION_MAX_SHARE = 0.4
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """Sharpness per frame over the subject's region, and that region per frame."""
+
+    kind: RegionKind
+    scores: tuple[float, ...]  # higher is sharper; comparable within the burst only
+    boxes: tuple[Box | None, ...]
+
+
+def frame_shifts(shots: Sequence[Shot]) -> list[tuple[float, float]]:
+    """Each frame's displacement from the first frame, as fractions of width and height (from the
+    thumbnails by phase correlation); (0, 0) where it cannot be measured."""
+    thumbs = [thumb_array(s.analysis.thumb, s.analysis.thumb_size) for s in shots]
+    if not thumbs or thumbs[0].size == 0:
+        return [(0.0, 0.0)] * len(shots)
+    first = thumbs[0].astype(np.float32)
+    window = cv2.createHanningWindow(first.shape[::-1], cv2.CV_32F)
+    h, w = first.shape
+    shifts = []
+    for t in thumbs:
+        if t.shape != first.shape:
+            shifts.append((0.0, 0.0))
+            continue
+        (dx, dy), response = cv2.phaseCorrelate(first, t.astype(np.float32), window)
+        shifts.append((dx / w, dy / h) if response >= MIN_SHIFT_RESPONSE else (0.0, 0.0))
+    return shifts
+
+
+def measure_subject(shots: Sequence[Shot], people: Sequence[Person],
+                    shifts: Sequence[tuple[float, float]]) -> Measured | None:
+    """Scores over the subject's region (the module docstring's order), or None: measure as before."""
+    if people:
+        return _on_faces(shots, people)
+    points = [s.analysis.declared.af_point for s in shots]
+    if shots and all(p is not None for p in points) and _same_grids(shots):
+        rows, cols = shots[0].analysis.grid
+        regions = [_around(p, rows, cols) for p in points if p is not None]
+        return _over_tiles(RegionKind.FOCUS_POINT, shots, regions)
+    moving = moving_tiles(shots, shifts)
+    if moving is not None:
+        return _over_tiles(RegionKind.MOVING_SUBJECT, shots, moving)
+    return None
+
+
+def moving_tiles(shots: Sequence[Shot], shifts: Sequence[tuple[float, float]]) -> list[tuple[int, ...]] | None:
+    """Per frame, the tiles where it differs from the burst's aligned background; None when the
+    burst has no moving subject (fewer than three frames, nothing moves, or too much does)."""
+    if len(shots) < 3 or not _same_grids(shots):
+        return None
+    thumbs = [thumb_array(s.analysis.thumb, s.analysis.thumb_size) for s in shots]
+    if thumbs[0].size == 0 or any(t.shape != thumbs[0].shape for t in thumbs):
+        return None
+    h, w = thumbs[0].shape
+    aligned = np.stack([_aligned(t, dx * w, dy * h) for t, (dx, dy) in zip(thumbs, shifts, strict=True)])
+    # Borders a shift brought in from outside the frame are not the subject.
+    margin = math.ceil(max(max(abs(dx) * w, abs(dy) * h) for dx, dy in shifts)) + 1
+    background = np.median(aligned, axis=0)
+    rows, cols = shots[0].analysis.grid
+    flagged: list[tuple[int, ...]] = []
+    for frame in aligned:
+        difference = cv2.GaussianBlur(np.abs(frame - background), (0, 0), 1.0)
+        inside = np.zeros_like(difference)
+        inside[margin : h - margin, margin : w - margin] = 1.0
+        levels = _tile_means(difference * inside, inside, rows, cols)
+        flagged.append(tuple(int(i) for i in np.flatnonzero(levels > MOTION_LEVEL)))
+    union = set().union(*flagged)
+    if not union or len(union) > MOTION_MAX_SHARE * rows * cols or sum(map(bool, flagged)) * 2 < len(shots):
+        return None
+    # A frame where nothing moves (the subject stood still there) is measured where it moves elsewhere.
+    return [f or tuple(sorted(union)) for f in flagged]
+
+
+def tiles_under(box: Box, rows: int, cols: int) -> tuple[int, ...]:
+    """Indices of the tiles a box (fractions of the image) overlaps."""
+    left, top, right, bottom = (min(max(v, 0.0), 1.0) for v in box)
+    c0, c1 = min(int(left * cols), cols - 1), max(min(math.ceil(right * cols), cols), 1)
+    r0, r1 = min(int(top * rows), rows - 1), max(min(math.ceil(bottom * rows), rows), 1)
+    return tuple(r * cols + c for r in range(r0, max(r1, r0 + 1)) for c in range(c0, max(c1, c0 + 1)))
+
+
+def tiles_box(tiles: Sequence[int], rows: int, cols: int) -> Box:
+    """The bounding box (fractions of the image) of some tiles."""
+    cells = [divmod(int(i), cols) for i in tiles]
+    return (min(c for _, c in cells) / cols, min(r for r, _ in cells) / rows,
+            (max(c for _, c in cells) + 1) / cols, (max(r for r, _ in cells) + 1) / rows)
+
+
+def face_box(face: Face, width: int, height: int) -> Box | None:
+    """A face's box as fractions of the image; None when the image's size is unknown."""
+    if width <= 0 or height <= 0:
+        return None
+    x, y, w, h = face.box
+    return x / width, y / height, (x + w) / width, (y + h) / height
+
+
+def _on_faces(shots: Sequence[Shot], people: Sequence[Person]) -> Measured:
+    boxes = [_union([face_box(f, s.analysis.width, s.analysis.height) for p in people
+                     if (f := p.faces[i]) is not None]) for i, s in enumerate(shots)]
+    if all(f is None or f.sharpness is not None for p in people for f in p.faces):
+        per_person = []
+        for p in people:
+            values = [f.sharpness for f in p.faces if f is not None and f.sharpness is not None]
+            best, worst = max(values), min(values)
+            per_person.append([(worst if f is None or f.sharpness is None else f.sharpness) / best if best > 0 else 1.0
+                               for f in p.faces])
+        scores = tuple(float(np.mean(column)) for column in zip(*per_person, strict=True))
+        return Measured(RegionKind.FACES, scores, tuple(boxes))
+    if not _same_grids(shots) or all(b is None for b in boxes):
+        return Measured(RegionKind.FACES, tuple(1.0 for _ in shots), tuple(boxes))
+    rows, cols = shots[0].analysis.grid
+    union = _union(boxes)
+    # A frame where nobody was found is measured where the faces are in the others.
+    regions = [tiles_under(b if b is not None else union, rows, cols) for b in boxes]  # type: ignore[arg-type]
+    return _over_tiles(RegionKind.FACES, shots, regions)
+
+
+def _over_tiles(kind: RegionKind, shots: Sequence[Shot], regions: Sequence[Sequence[int]]) -> Measured:
+    rows, cols = shots[0].analysis.grid
+    scores = tuple(float(np.mean([s.analysis.tiles[i] for i in region])) for s, region in zip(shots, regions, strict=True))
+    return Measured(kind, scores, tuple(tiles_box(r, rows, cols) for r in regions))
+
+
+def _around(point: tuple[float, float], rows: int, cols: int) -> tuple[int, ...]:
+    """The tile holding the focus point and its neighbours."""
+    r = min(max(int(point[1] * rows), 0), rows - 1)
+    c = min(max(int(point[0] * cols), 0), cols - 1)
+    return tuple(rr * cols + cc for rr in range(max(r - 1, 0), min(r + 2, rows))
+                 for cc in range(max(c - 1, 0), min(c + 2, cols)))
+
+
+def _same_grids(shots: Sequence[Shot]) -> bool:
+    grids = {s.analysis.grid for s in shots}
+    if len(grids) != 1:
+        return False
+    rows, cols = next(iter(grids))
+    return rows * cols > 0 and all(len(s.analysis.tiles) == rows * cols for s in shots)
+
+
+def _aligned(thumb: np.ndarray, dx: float, dy: float) -> np.ndarray:
+    """The thumbnail moved back onto the first frame, scaled to mean 0 and deviation 1."""
+    h, w = thumb.shape
+    moved = cv2.warpAffine(thumb.astype(np.float32), np.float32([[1, 0, -dx], [0, 1, -dy]]), (w, h),
+                           flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return (moved - moved.mean()) / (moved.std() + 1e-6)
+
+
+def _tile_means(values: np.ndarray, weights: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Weighted mean of `values` over each tile of a rows x cols grid laid over the whole thumbnail."""
+    h, w = values.shape
+    ys = np.linspace(0, h, rows + 1).round().astype(int)
+    xs = np.linspace(0, w, cols + 1).round().astype(int)
+    out = np.zeros(rows * cols)
+    for r in range(rows):
+        for c in range(cols):
+            weight = weights[ys[r] : ys[r + 1], xs[c] : xs[c + 1]].sum()
+            if weight > 0:
+                out[r * cols + c] = values[ys[r] : ys[r + 1], xs[c] : xs[c + 1]].sum() / weight
+    return out
+
+
+def _union(boxes: Sequence[Box | None]) -> Box | None:
+    known = [b for b in boxes if b is not None]
+    if not known:
+        return None
+    return min(b[0] for b in known), min(b[1] for b in known), max(b[2] for b in known), max(b[3] for b in known)
