@@ -307,6 +307,7 @@ def settle_folder(
             scheme=settings.scheme,
             singleton_rating=settings.singleton_rating,
             reject_below=settings.reject_below,
+            reject_closed_eyes=settings.reject_closed_eyes,
         )
         for burst in bursts
     ]

@@ -11,8 +11,8 @@ frame says which region it was measured on.
 
 People's eyes come first (`people.py`): when at least one frame has every eye of the burst's people
 open, frames where someone's eyes are closed go after all the others, and get fewer stars than every
-frame without closed eyes (one less than the lowest of those, never below 0), or are rejected (-1)
-with `reject_closed_eyes`. So a frame with closed eyes is never the pick while one with all eyes open
+frame without closed eyes (the stars of their rank, at most one less than the lowest of those, never
+below 0), or are rejected (-1) with `reject_closed_eyes`. So a frame with closed eyes is never the pick while one with all eyes open
 exists, however sharp it is.
 
 Scores closer than the measure's own repeat-noise (`NOISE_MARGIN`) claim no difference: such frames

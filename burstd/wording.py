@@ -16,7 +16,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from burstd.models import FileProblem, SidecarOutcome
+from burstd.models import FileProblem, PickReason, RatedBurst, RegionKind, SidecarOutcome
+
+# Where sharpness was measured (`RegionKind`), as a phrase after "on".
+REGION_WORDS: dict[RegionKind, str] = {
+    RegionKind.FACES: "the faces",
+    RegionKind.FOCUS_POINT: "the camera's focus point",
+    RegionKind.MOVING_SUBJECT: "the moving subject",
+    RegionKind.SHARPEST_TILES: "the sharpest quarter of the frame",
+}
 
 
 def counted(n: int, singular: str, plural: str | None = None) -> str:
@@ -97,3 +105,17 @@ def problems_phrase(unreadable: int, not_written: int) -> str:
     if not_written:
         parts.append(f"{counted(not_written, 'sidecar')} could not be written")
     return ", ".join(parts) or "no errors"
+
+
+def pick_why(rated: RatedBurst) -> str:
+    """Why the pick of a rated burst won, in one phrase: `sharpest on the faces`, or `every eye open,
+    while 2 sharper frames had closed eyes; sharpest on the faces of the others`."""
+    pick = rated.members[0]
+    where = REGION_WORDS[pick.region.kind]
+    if rated.pick_reason is PickReason.SINGLE_SHOT:
+        return "a single shot: nothing to compare"
+    if rated.pick_reason is PickReason.EYES_OPEN:
+        sharper = sum(1 for m in rated.members if m.eyes_closed and m.score > pick.score)
+        return (f"every eye open, while {counted(sharper, 'sharper frame')} had closed eyes; "
+                f"sharpest on {where} of the others")
+    return f"sharpest on {where}"

@@ -91,6 +91,7 @@ FOLDER_RULES: dict[str, Rule] = {
     "scheme": _choice(Scheme),
     "singleton_rating": _integer(-1, 5, 'an integer -1 to 5, or "max_rank"', {"max_rank": None}),
     "reject_below": _number(lambda v: 0 < v < 1, 'a number above 0 and below 1, or "off"', {"off": None}),
+    "reject_closed_eyes": Rule("true or false", lambda v: isinstance(v, bool)),
     "exclude": Rule("true or false", lambda v: isinstance(v, bool)),
     "quiet_seconds": _number(lambda v: 0 < v <= 3600, "a number of seconds above 0 and at most 3600"),
     "workers": _integer(0, None, "an integer 0 or more (0: one per core)"),
