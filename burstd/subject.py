@@ -6,9 +6,11 @@ The first of these that applies to a burst decides, for all of its frames:
    that person's own face in the other frames (`Face.sharpness`, the focus measure over the eyes, over
    that person's sharpest frame), and the frame's score is the mean over its people; a person not
    found in a frame counts as their softest frame. When the analysis gave no face sharpness, the focus
-   tiles under the faces are measured instead.
+   tiles the faces cover (at least half of each, `tiles_under`) are measured instead: coarse (a tile
+   is an eighth of the frame's width), so a face much smaller than a tile is measured with its
+   background.
 2. **The camera's focus point**, when every frame's makernote gives it (`Declared.af_point`): the
-   tile holding it and its eight neighbours.
+   two by two tiles nearest to it.
 3. **The moving subject**, in a burst of three frames or more whose frames, aligned on each other
    (the hand-held shift measured on the thumbnails by phase correlation), differ in a few tiles
    only: in each frame, the tiles where it differs from the burst's background (the median of the
@@ -119,11 +121,21 @@ def moving_tiles(shots: Sequence[Shot], shifts: Sequence[tuple[float, float]]) -
 
 
 def tiles_under(box: Box, rows: int, cols: int) -> tuple[int, ...]:
-    """Indices of the tiles a box (fractions of the image) overlaps."""
+    """Indices of the tiles a box (fractions of the image) covers at least half of; when it covers
+    none that much (a face smaller than a tile), the tile it covers most. A tile mostly outside the
+    box would measure the background instead."""
     left, top, right, bottom = (min(max(v, 0.0), 1.0) for v in box)
-    c0, c1 = min(int(left * cols), cols - 1), max(min(math.ceil(right * cols), cols), 1)
-    r0, r1 = min(int(top * rows), rows - 1), max(min(math.ceil(bottom * rows), rows), 1)
-    return tuple(r * cols + c for r in range(r0, max(r1, r0 + 1)) for c in range(c0, max(c1, c0 + 1)))
+    covered = {}
+    for r in range(rows):
+        for c in range(cols):
+            width = min(right, (c + 1) / cols) - max(left, c / cols)
+            height = min(bottom, (r + 1) / rows) - max(top, r / rows)
+            if width > 0 and height > 0:
+                covered[r * cols + c] = width * cols * height * rows
+    if not covered:  # a box of no area: the tile that holds its corner
+        return (min(int(top * rows), rows - 1) * cols + min(int(left * cols), cols - 1),)
+    mostly = tuple(i for i, share in covered.items() if share >= 0.5)
+    return mostly or (max(covered, key=covered.__getitem__),)
 
 
 def tiles_box(tiles: Sequence[int], rows: int, cols: int) -> Box:
@@ -169,11 +181,11 @@ def _over_tiles(kind: RegionKind, shots: Sequence[Shot], regions: Sequence[Seque
 
 
 def _around(point: tuple[float, float], rows: int, cols: int) -> tuple[int, ...]:
-    """The tile holding the focus point and its neighbours."""
-    r = min(max(int(point[1] * rows), 0), rows - 1)
-    c = min(max(int(point[0] * cols), 0), cols - 1)
-    return tuple(rr * cols + cc for rr in range(max(r - 1, 0), min(r + 2, rows))
-                 for cc in range(max(c - 1, 0), min(c + 2, cols)))
+    """The two by two tiles nearest the focus point (the point lies between their centres): the
+    subject under a focus point is rarely smaller, and one tile alone may cut it at its edge."""
+    c0 = min(max(round(point[0] * cols) - 1, 0), max(cols - 2, 0))
+    r0 = min(max(round(point[1] * rows) - 1, 0), max(rows - 2, 0))
+    return tuple(r * cols + c for r in range(r0, min(r0 + 2, rows)) for c in range(c0, min(c0 + 2, cols)))
 
 
 def _same_grids(shots: Sequence[Shot]) -> bool:
