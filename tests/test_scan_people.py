@@ -1,4 +1,5 @@
-"""`burstd scan` with people: the real CLI in a subprocess on real JPEGs, sidecars read back by exiftool.
+"""`burstd scan` and `burstd report` with people: the real CLI in a subprocess on real JPEGs, sidecars read
+back by exiftool, the review page in the real chromium.
 
 The faces reach the scan the way the face detector's do: in the analysis cache (a real SQLite file),
 where each file's analysis is kept. The files are analysed by a first real scan; their cached
@@ -20,8 +21,9 @@ from burstd.store.analyses import CacheEntry
 from burstd.store.database import default_cache_path
 from tests.helpers_exiftool import exiftool_tags, needs_exiftool
 from tests.photos import DATA, digests, make_burst
+from tests.test_report import ARTIFACTS, browser, needs_browser  # noqa: F401 - browser is a fixture
 
-pytestmark = pytest.mark.slow  # end-to-end scans through the CLI
+pytestmark = pytest.mark.slow  # end-to-end scans through the CLI, a page in the real chromium
 
 T0 = datetime(2026, 11, 24, 14, 3, 7)
 FACE = (330, 150, 260, 320)  # a head-and-shoulders face in the 900x600 frames (make_burst shifts them by 12 px at most)
@@ -108,3 +110,40 @@ def test_closed_eyes_are_keyworded_and_rejected_on_request(burstd, people_card: 
     again = burstd.json("scan", people_card, check=0)
     assert members(again)["DSC_0001.JPG"]["rating"] == 0
     assert digests(people_card, "*.JPG") == before, "an image file was written"
+
+
+@needs_browser
+def test_review_page_draws_the_faces_and_marks_closed_eyes(burstd, people_card: Path, tmp_path: Path, browser) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    out = tmp_path / "page.html"
+    burstd("report", people_card, "--no-config", "-o", out, check=0)
+    browser.get(out.as_uri())
+    (row,) = browser.find_elements(By.CSS_SELECTOR, "section.burst")
+    assert "pick: every eye open, while 1 sharper frame had closed eyes" in row.find_element(By.TAG_NAME, "h2").text
+    frames = {f.get_attribute("data-name"): f for f in row.find_elements(By.CSS_SELECTOR, "figure.frame")}
+    assert list(frames)[0] == "DSC_0002.JPG" and list(frames)[-1] == "DSC_0001.JPG"
+    loaded = "return [...document.querySelectorAll('figure.frame img')].every(i => i.complete && i.naturalWidth > 0)"
+    WebDriverWait(browser, 10).until(lambda d: d.execute_script(loaded))
+    where = ("const f = arguments[0].getBoundingClientRect(), i = arguments[1].getBoundingClientRect();"
+             "return [(f.left - i.left) / i.width, (f.top - i.top) / i.height, f.width / i.width, f.height / i.height,"
+             " getComputedStyle(arguments[0]).borderTopColor];")
+    for name, colour in (("DSC_0001.JPG", "rgb(224, 90, 79)"), ("DSC_0002.JPG", "rgb(108, 192, 112)")):
+        figure = frames[name]
+        (box,) = figure.find_elements(By.CSS_SELECTOR, "i.face")
+        left, top, width, height, border = browser.execute_script(where, box, figure.find_element(By.TAG_NAME, "img"))
+        # Drawn where the face is on the thumbnail (900x600 frames: FACE in fractions), in its colour.
+        assert (left, top, width, height) == pytest.approx((330 / 900, 150 / 600, 260 / 900, 320 / 600), abs=0.02)
+        assert border == colour
+    assert "eyes closed" in frames["DSC_0001.JPG"].text and "eyes closed" not in frames["DSC_0002.JPG"].text
+    # The single shot with closed eyes is marked too.
+    single = browser.find_element(By.CSS_SELECTOR, "figure.frame.single")
+    assert "closed" in single.get_attribute("class") and single.find_elements(By.CSS_SELECTOR, "i.face.eyes-closed")
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "report-people.png"))
+    # The crop of a burst frame is of the faces' region.
+    frames["DSC_0002.JPG"].find_element(By.TAG_NAME, "img").click()
+    natural = "return document.getElementById('ov-crop').naturalWidth"
+    WebDriverWait(browser, 10).until(lambda d: d.execute_script(natural) > 0)
+    assert browser.execute_script(natural) <= 420, "a crop of the faces' tiles, not of the frame"
