@@ -27,7 +27,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from burstd.models import Burst, PickReason, RatedBurst, RatedShot, Region, RegionKind, Shot
+from burstd.models import Burst, Kind, PickReason, RatedBurst, RatedShot, Region, RegionKind, Shot
 from burstd.people import judge_eyes
 from burstd.subject import frame_shifts, measure_subject, tiles_box
 
@@ -147,7 +147,7 @@ def rate_burst(
     n = len(shots)
     shifts = frame_shifts(shots) if n > 1 else [(0.0, 0.0)] * n
     eyes = judge_eyes(shots, shifts)
-    measured = measure_subject(shots, eyes.people, shifts)
+    measured = measure_subject(shots, eyes.people, shifts, moving=burst.kind is Kind.BURST)
     if measured is None:
         scores, kind, boxes = burst_scores(shots), RegionKind.SHARPEST_TILES, _sharpest_boxes(shots)
     else:

@@ -11,7 +11,7 @@ The first of these that applies to a burst decides, for all of its frames:
    background.
 2. **The camera's focus point**, when every frame's makernote gives it (`Declared.af_point`): the
    two by two tiles nearest to it.
-3. **The moving subject**, in a burst of three frames or more whose frames, aligned on each other
+3. **The moving subject**, in a burst (not a set: `Kind`) of three frames or more whose frames, aligned on each other
    (the hand-held shift measured on the thumbnails by phase correlation), differ in a few tiles
    only: in each frame, the tiles mostly covered by where it differs from the burst's background (the
    median of the aligned frames), which is where the subject is in that frame. A sharp background then cannot
@@ -82,9 +82,11 @@ def frame_shifts(shots: Sequence[Shot]) -> list[tuple[float, float]]:
     return shifts
 
 
-def measure_subject(shots: Sequence[Shot], people: Sequence[Person],
-                    shifts: Sequence[tuple[float, float]]) -> Measured | None:
-    """Scores over the subject's region (the module docstring's order), or None: measure as before."""
+def measure_subject(shots: Sequence[Shot], people: Sequence[Person], shifts: Sequence[tuple[float, float]],
+                    *, moving: bool = True) -> Measured | None:
+    """Scores over the subject's region (the module docstring's order), or None: measure as before.
+    `moving` False: never the moving subject (a focus stack's sharp plane moving through the scene,
+    with its focus breathing, changes tiles as a moving subject does)."""
     if people:
         return _on_faces(shots, people)
     points = [s.analysis.declared.af_point for s in shots]
@@ -92,9 +94,9 @@ def measure_subject(shots: Sequence[Shot], people: Sequence[Person],
         rows, cols = shots[0].analysis.grid
         regions = [_around(p, rows, cols) for p in points if p is not None]
         return _over_tiles(RegionKind.FOCUS_POINT, shots, regions)
-    moving = moving_tiles(shots, shifts)
-    if moving is not None:
-        return _over_tiles(RegionKind.MOVING_SUBJECT, shots, moving)
+    regions = moving_tiles(shots, shifts) if moving else None
+    if regions is not None:
+        return _over_tiles(RegionKind.MOVING_SUBJECT, shots, regions)
     return None
 
 

@@ -18,12 +18,12 @@ from pathlib import Path
 
 from burstd.models import FileProblem, PickReason, RatedBurst, RegionKind, SidecarOutcome
 
-# Where sharpness was measured (`RegionKind`), as a phrase after "on".
+# Where sharpness was measured (`RegionKind`), as a phrase after "sharpest".
 REGION_WORDS: dict[RegionKind, str] = {
-    RegionKind.FACES: "the faces",
-    RegionKind.FOCUS_POINT: "the camera's focus point",
-    RegionKind.MOVING_SUBJECT: "the moving subject",
-    RegionKind.SHARPEST_TILES: "the sharpest quarter of the frame",
+    RegionKind.FACES: "on the faces",
+    RegionKind.FOCUS_POINT: "at the camera's focus point",
+    RegionKind.MOVING_SUBJECT: "on the moving subject",
+    RegionKind.SHARPEST_TILES: "where the burst is sharpest",
 }
 
 
@@ -109,7 +109,7 @@ def problems_phrase(unreadable: int, not_written: int) -> str:
 
 def pick_why(rated: RatedBurst) -> str:
     """Why the pick of a rated burst won, in one phrase: `sharpest on the faces`, or `every eye open,
-    while 2 sharper frames had closed eyes; sharpest on the faces of the others`."""
+    while 2 sharper frames had closed eyes; the sharpest of the others on the faces`."""
     pick = rated.members[0]
     where = REGION_WORDS[pick.region.kind]
     if rated.pick_reason is PickReason.SINGLE_SHOT:
@@ -117,5 +117,5 @@ def pick_why(rated: RatedBurst) -> str:
     if rated.pick_reason is PickReason.EYES_OPEN:
         sharper = sum(1 for m in rated.members if m.eyes_closed and m.score > pick.score)
         return (f"every eye open, while {counted(sharper, 'sharper frame')} had closed eyes; "
-                f"sharpest on {where} of the others")
-    return f"sharpest on {where}"
+                f"the sharpest of the others {where}")
+    return f"sharpest {where}"

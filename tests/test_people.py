@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from burstd.analysis.analyse import analyse_file
-from burstd.models import Burst, Declared, EyeState, Face, PickReason, RegionKind, ScanSettings, Shot
+from burstd.models import Burst, Declared, EyeState, Face, Kind, PickReason, RegionKind, ScanSettings, Shot
 from burstd.people import judge_eyes
 from burstd.ranking import rate_burst
 from burstd.subject import frame_shifts, moving_tiles
@@ -168,7 +168,7 @@ def test_the_sharpest_frame_with_closed_eyes_is_never_the_pick(handheld) -> None
     assert [m.eyes_closed for m in rated.members] == [False, False, False, True]
     assert rated.members[-1].score == 1.0 and rated.members[0].score < 1.0, "scores stay relative to the sharpest"
     assert pick_why(rated) == ("every eye open, while 1 sharper frame had closed eyes; "
-                               "sharpest on the faces of the others")
+                               "the sharpest of the others on the faces")
     rejected = rate_burst(Burst("b", tuple(frames)), max_rank=3, reject_closed_eyes=True)
     assert [m.rating for m in rejected.members] == [3, 2, 1, -1]
     # Without faces, the same frames: the sharpest is the pick, as before.
@@ -228,7 +228,7 @@ def test_sharpness_is_measured_at_the_cameras_focus_point(focus_miss) -> None:
     rated = rate_burst(Burst("b", tuple(frames)), max_rank=3)
     assert rated.members[0].shot.primary.name == "DSC_0002.JPG"
     assert rated.members[0].region.kind is RegionKind.FOCUS_POINT
-    assert pick_why(rated) == "sharpest on the camera's focus point"
+    assert pick_why(rated) == "sharpest at the camera's focus point"
 
 
 @pytest.fixture(scope="module")
@@ -277,3 +277,10 @@ def test_closed_eyes_are_keyworded_in_bursts_and_single_shots(handheld) -> None:
     single = rate_burst(Burst("s", (frames[0],)), max_rank=3)
     assert single.members[0].eyes_closed and single.pick_reason is PickReason.SINGLE_SHOT
     assert sidecar_fields(single, single.members[0], ScanSettings()).tags == (EYES_CLOSED_TAG,)
+
+
+def test_a_focus_stack_is_never_measured_on_a_moving_subject(moving_subject) -> None:
+    # A set's frames change for other reasons than a subject's motion (a focus stack's sharp plane
+    # moves through the scene, and its focus breathing shifts the edges).
+    rated = rate_burst(Burst("b", tuple(moving_subject), Kind.FOCUS_STACK), max_rank=3)
+    assert {m.region.kind for m in rated.members} == {RegionKind.SHARPEST_TILES}

@@ -71,7 +71,7 @@ def test_json_gives_faces_regions_and_why_the_pick_won(burstd, people_card: Path
     assert [Path(m["path"]).name for m in burst["members"]] == ["DSC_0002.JPG", "DSC_0003.JPG", "DSC_0004.JPG", "DSC_0001.JPG"]
     assert [m["rating"] for m in burst["members"]] == [3, 2, 1, 0]
     assert burst["pick_reason"] == "eyes-open"
-    assert burst["why"] == "every eye open, while 1 sharper frame had closed eyes; sharpest on the faces of the others"
+    assert burst["why"] == "every eye open, while 1 sharper frame had closed eyes; the sharpest of the others on the faces"
     by_name = members(report)
     assert by_name["DSC_0001.JPG"]["faces"] == [{"box": list(FACE), "eyes": "closed", "openness": 0.04}]
     assert by_name["DSC_0004.JPG"]["faces"] == [{"box": list(FACE), "eyes": "open", "openness": 0.17}]
