@@ -11,10 +11,13 @@ frames of one burst are put side by side:
   its frames, with a face at least `MAIN_SIZE` of the largest person's: a passer-by in one frame, or
   a small face far behind, decides nothing.
 - **Eyes, relative to the same person.** One global threshold fails on squints and on small faces,
-  whose openness is lower for every frame. So each face is compared with the same person's most open
-  frame: less than `CLOSED_RATIO` of that openness is closed, more is open. The comparison needs a
-  reference the eye model itself called open (in any frame of the burst); without one (a single shot,
-  or a person whose eyes the model found closed everywhere) the model's own call stands.
+  whose openness is lower for every frame. So each face is also compared with the same person's most
+  open frame. An eye the model called open is closed all the same below `CLOSED_RATIO` of that
+  openness (a half-closed blink the threshold let through); an eye the model called closed is open
+  all the same at `SQUINT_RATIO` of it or more (the person's own squint, the same in every frame).
+  Between the two, the model's call stands. The comparison needs a reference the eye model itself
+  called open (in any frame of the burst); without one (a single shot, or a person whose eyes the
+  model found closed everywhere) the model's own call stands.
 """
 
 from __future__ import annotations
@@ -35,9 +38,13 @@ MATCH_SIZE = 1.5
 # The burst's people: seen in at least half of its frames, and with a face (median size) at least this
 # share of the largest person's.
 MAIN_SIZE = 0.4
-# Closed: less than this share of the same person's most open frame. Real blinks fall to a fifth or
-# less of the open eye's gap; a squint kept through the burst is its own reference, so it stays open.
+# Closed though the model called it open: less than this share of the same person's most open frame.
 CLOSED_RATIO = 0.5
+# Open though the model called it closed: at least this share of the same person's most open frame.
+# The eye model reads a closed eye's lids at about 0.13 and an open eye at 0.25 to 0.35 (measured on
+# real faces pasted in bursts, python -m tests.bench.people): a blink is 0.4 to 0.5 of the same
+# person's open frames, a squint kept through the burst 0.7 or more.
+SQUINT_RATIO = 0.7
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +145,10 @@ def _relative_state(face: Face, person: Person) -> EyeState:
     reference = max(opennesses)
     if reference <= 0:
         return face.eyes
-    return EyeState.CLOSED if face.openness < CLOSED_RATIO * reference else EyeState.OPEN
+    ratio = face.openness / reference
+    if face.eyes is EyeState.CLOSED:
+        return EyeState.OPEN if ratio >= SQUINT_RATIO else EyeState.CLOSED
+    return EyeState.CLOSED if ratio < CLOSED_RATIO else EyeState.OPEN
 
 
 def _size(face: Face) -> float:
