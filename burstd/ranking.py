@@ -145,7 +145,9 @@ def rate_burst(
     """
     shots = burst.shots
     n = len(shots)
-    shifts = frame_shifts(shots) if n > 1 else [(0.0, 0.0)] * n
+    # The frames' shifts serve to match faces and to find a moving subject (three frames or more).
+    with_faces = sum(1 for s in shots if s.analysis.faces) > 1
+    shifts = frame_shifts(shots) if n > 2 or with_faces else [(0.0, 0.0)] * n
     eyes = judge_eyes(shots, shifts)
     measured = measure_subject(shots, eyes.people, shifts, moving=burst.kind is Kind.BURST)
     if measured is None:

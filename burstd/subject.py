@@ -48,6 +48,8 @@ MOTION_LEVEL = 0.4
 # ... and a tile is the moving subject's when at least this share of its pixels moves: a tile the
 # subject only grazes would measure the background (a sharp background beside a blurred subject).
 MOTION_COVER = 0.5
+# At most this many frames, spread over the burst, give the background's median.
+BACKGROUND_FRAMES = 7
 # A moving subject is a part of the frame: when more than this share of a frame's tiles moves, it is
 # the whole scene that changed (a pan, a flash, an exposure step) and the burst gets no moving region.
 # Per frame, not over the burst: a subject crossing the frame passes over most tiles in turn.
@@ -112,18 +114,21 @@ def moving_tiles(shots: Sequence[Shot], shifts: Sequence[tuple[float, float]]) -
     aligned = np.stack([_aligned(t, dx * w, dy * h) for t, (dx, dy) in zip(thumbs, shifts, strict=True)])
     # Borders a shift brought in from outside the frame are not the subject.
     margin = math.ceil(max(max(abs(dx) * w, abs(dy) * h) for dx, dy in shifts)) + 1
-    background = np.median(aligned, axis=0)
+    # The background from a few frames spread over the burst: as good a median, and a long burst's
+    # costs no more than a short one's.
+    background = np.median(aligned[np.linspace(0, len(aligned) - 1, min(len(aligned), BACKGROUND_FRAMES)).round().astype(int)], axis=0)
     rows, cols = shots[0].analysis.grid
+    inside = np.zeros((h, w), np.float32)
+    inside[margin : h - margin, margin : w - margin] = 1.0
     flagged: list[tuple[int, ...]] = []
     for frame in aligned:
-        moving = (cv2.GaussianBlur(np.abs(frame - background), (0, 0), 1.0) > MOTION_LEVEL).astype(np.float64)
-        inside = np.zeros_like(moving)
-        inside[margin : h - margin, margin : w - margin] = 1.0
+        moving = (cv2.GaussianBlur(np.abs(frame - background), (0, 0), 1.0) > MOTION_LEVEL).astype(np.float32)
         cover = _tile_means(moving * inside, inside, rows, cols)
         flagged.append(tuple(int(i) for i in np.flatnonzero(cover >= MOTION_COVER)))
+        if len(flagged[-1]) > MOTION_MAX_SHARE * rows * cols:
+            return None  # the whole scene changed: no need to look further
     union = set().union(*flagged)
-    if (not union or max(map(len, flagged)) > MOTION_MAX_SHARE * rows * cols
-            or sum(map(bool, flagged)) * 2 < len(shots)):
+    if not union or sum(map(bool, flagged)) * 2 < len(shots):
         return None
     # A frame where nothing moves (the subject stood still there) is measured where it moves elsewhere.
     return [f or tuple(sorted(union)) for f in flagged]
@@ -216,15 +221,11 @@ def _aligned(thumb: np.ndarray, dx: float, dy: float) -> np.ndarray:
 def _tile_means(values: np.ndarray, weights: np.ndarray, rows: int, cols: int) -> np.ndarray:
     """Weighted mean of `values` over each tile of a rows x cols grid laid over the whole thumbnail."""
     h, w = values.shape
-    ys = np.linspace(0, h, rows + 1).round().astype(int)
-    xs = np.linspace(0, w, cols + 1).round().astype(int)
-    out = np.zeros(rows * cols)
-    for r in range(rows):
-        for c in range(cols):
-            weight = weights[ys[r] : ys[r + 1], xs[c] : xs[c + 1]].sum()
-            if weight > 0:
-                out[r * cols + c] = values[ys[r] : ys[r + 1], xs[c] : xs[c + 1]].sum() / weight
-    return out
+    ys = np.linspace(0, h, rows + 1).round().astype(int)[:-1]
+    xs = np.linspace(0, w, cols + 1).round().astype(int)[:-1]
+    sums = np.add.reduceat(np.add.reduceat(values, ys, axis=0), xs, axis=1)
+    counts = np.add.reduceat(np.add.reduceat(weights, ys, axis=0), xs, axis=1)
+    return np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0).ravel()
 
 
 def _union(boxes: Sequence[Box | None]) -> Box | None:
