@@ -89,8 +89,8 @@ def measure_subject(shots: Sequence[Shot], people: Sequence[Person], shifts: Seq
     """Scores over the subject's region (the module docstring's order), or None: measure as before.
     `moving` False: never the moving subject (a focus stack's sharp plane moving through the scene,
     with its focus breathing, changes tiles as a moving subject does)."""
-    if people:
-        return _on_faces(shots, people)
+    if people and (on_faces := _on_faces(shots, people)) is not None:
+        return on_faces
     points = [s.analysis.declared.af_point for s in shots]
     if shots and all(p is not None for p in points) and _same_grids(shots):
         rows, cols = shots[0].analysis.grid
@@ -167,7 +167,9 @@ def face_box(face: Face, width: int, height: int) -> Box | None:
     return x / width, y / height, (x + w) / width, (y + h) / height
 
 
-def _on_faces(shots: Sequence[Shot], people: Sequence[Person]) -> Measured:
+def _on_faces(shots: Sequence[Shot], people: Sequence[Person]) -> Measured | None:
+    """Scores on the people's faces; None when they cannot be measured there (no focus measure of
+    the faces, and no tiles to place them on: frames of different shapes, or of unknown size)."""
     boxes = [_union([face_box(f, s.analysis.width, s.analysis.height) for p in people
                      if (f := p.faces[i]) is not None]) for i, s in enumerate(shots)]
     if all(f is None or f.sharpness is not None for p in people for f in p.faces):
@@ -180,7 +182,7 @@ def _on_faces(shots: Sequence[Shot], people: Sequence[Person]) -> Measured:
         scores = tuple(float(np.mean(column)) for column in zip(*per_person, strict=True))
         return Measured(RegionKind.FACES, scores, tuple(boxes))
     if not _same_grids(shots) or all(b is None for b in boxes):
-        return Measured(RegionKind.FACES, tuple(1.0 for _ in shots), tuple(boxes))
+        return None
     rows, cols = shots[0].analysis.grid
     union = _union(boxes)
     # A frame where nobody was found is measured where the faces are in the others.

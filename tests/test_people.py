@@ -287,3 +287,14 @@ def test_a_focus_stack_is_never_measured_on_a_moving_subject(moving_subject) -> 
     # moves through the scene, and its focus breathing shifts the edges).
     rated = rate_burst(Burst("b", tuple(moving_subject), Kind.FOCUS_STACK), max_rank=3)
     assert {m.region.kind for m in rated.members} == {RegionKind.SHARPEST_TILES}
+
+
+def test_faces_that_cannot_be_placed_on_the_tiles_leave_the_measure_as_before(focus_miss) -> None:
+    # An image of unknown size (width 0): its faces' boxes cannot be turned into tiles, and they have
+    # no focus measure of their own. The frames are then not all tied: they are measured as before.
+    frames = [with_faces(replace(s, analysis=replace(s.analysis, width=0, height=0)), face()) for s in focus_miss]
+    rated = rate_burst(Burst("b", tuple(frames)), max_rank=3)
+    plain = rate_burst(Burst("b", tuple(focus_miss)), max_rank=3)
+    assert [m.shot.primary.name for m in rated.members] == [m.shot.primary.name for m in plain.members]
+    assert [m.rating for m in rated.members] == [3, 2, 1]
+    assert {m.region.kind for m in rated.members} == {RegionKind.SHARPEST_TILES}
