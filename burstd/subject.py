@@ -118,15 +118,15 @@ def moving_tiles(shots: Sequence[Shot], shifts: Sequence[tuple[float, float]]) -
     # costs no more than a short one's.
     background = np.median(aligned[np.linspace(0, len(aligned) - 1, min(len(aligned), BACKGROUND_FRAMES)).round().astype(int)], axis=0)
     rows, cols = shots[0].analysis.grid
-    inside = np.zeros((h, w), np.float32)
+    inside = np.zeros((h, w, 1), np.float32)
     inside[margin : h - margin, margin : w - margin] = 1.0
-    flagged: list[tuple[int, ...]] = []
-    for frame in aligned:
-        moving = (cv2.GaussianBlur(np.abs(frame - background), (0, 0), 1.0) > MOTION_LEVEL).astype(np.float32)
-        cover = _tile_means(moving * inside, inside, rows, cols)
-        flagged.append(tuple(int(i) for i in np.flatnonzero(cover >= MOTION_COVER)))
-        if len(flagged[-1]) > MOTION_MAX_SHARE * rows * cols:
-            return None  # the whole scene changed: no need to look further
+    # All frames at once, as the channels of one image (OpenCV blurs each channel on its own).
+    difference = np.ascontiguousarray(np.abs(aligned - background).transpose(1, 2, 0))
+    moving = (cv2.GaussianBlur(difference, (0, 0), 1.0).reshape(h, w, -1) > MOTION_LEVEL).astype(np.float32)
+    cover = _tile_means(moving * inside, inside, rows, cols)  # tiles x frames
+    flagged = [tuple(int(i) for i in np.flatnonzero(column >= MOTION_COVER)) for column in cover.T]
+    if max(map(len, flagged)) > MOTION_MAX_SHARE * rows * cols:
+        return None  # in some frame the whole scene changed
     union = set().union(*flagged)
     if not union or sum(map(bool, flagged)) * 2 < len(shots):
         return None
@@ -221,13 +221,15 @@ def _aligned(thumb: np.ndarray, dx: float, dy: float) -> np.ndarray:
 
 
 def _tile_means(values: np.ndarray, weights: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """Weighted mean of `values` over each tile of a rows x cols grid laid over the whole thumbnail."""
-    h, w = values.shape
+    """Weighted mean of `values` (height x width x frames) over each tile of a rows x cols grid laid
+    over the whole thumbnail: tiles (row-major) x frames."""
+    h, w = values.shape[:2]
     ys = np.linspace(0, h, rows + 1).round().astype(int)[:-1]
     xs = np.linspace(0, w, cols + 1).round().astype(int)[:-1]
     sums = np.add.reduceat(np.add.reduceat(values, ys, axis=0), xs, axis=1)
     counts = np.add.reduceat(np.add.reduceat(weights, ys, axis=0), xs, axis=1)
-    return np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0).ravel()
+    means = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
+    return means.reshape(rows * cols, -1)
 
 
 def _union(boxes: Sequence[Box | None]) -> Box | None:
