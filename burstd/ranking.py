@@ -12,8 +12,8 @@ frame says which region it was measured on.
 People's eyes come first (`people.py`): when at least one frame has every eye of the burst's people
 open, frames where someone's eyes are closed go after all the others, and get fewer stars than every
 frame without closed eyes (the stars of their rank, at most one less than the lowest of those, never
-below 0), or are rejected (-1) with `reject_closed_eyes`. So a frame with closed eyes is never the pick while one with all eyes open
-exists, however sharp it is.
+below 0), or are rejected (-1) with `reject_closed_eyes`. So a frame with closed eyes is never the
+pick while one with all eyes open exists, however sharp it is.
 
 Scores closer than the measure's own repeat-noise (`NOISE_MARGIN`) claim no difference: such frames
 share their stars (see `tie_heads`), never across the line between open and closed eyes. The order,
@@ -28,7 +28,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from burstd.models import Burst, Kind, PickReason, RatedBurst, RatedShot, Region, RegionKind, Shot
-from burstd.people import judge_eyes
+from burstd.people import Person, judge_eyes
 from burstd.subject import frame_shifts, measure_subject, tiles_box
 
 # Share of tiles that make up the subject region. A quarter of the frame is large enough to hold
@@ -149,11 +149,7 @@ def rate_burst(
     with_faces = sum(1 for s in shots if s.analysis.faces) > 1
     shifts = frame_shifts(shots) if n > 2 or with_faces else [(0.0, 0.0)] * n
     eyes = judge_eyes(shots, shifts)
-    measured = measure_subject(shots, eyes.people, shifts, moving=burst.kind is Kind.BURST)
-    if measured is None:
-        scores, kind, boxes = burst_scores(shots), RegionKind.SHARPEST_TILES, _sharpest_boxes(shots)
-    else:
-        scores, kind, boxes = list(measured.scores), measured.kind, list(measured.boxes)
+    scores, kind, boxes = _measure(burst, eyes.people, shifts)
     best = max(scores) if scores else 0.0
     demoted = eyes.closed if eyes.demotes else (False,) * n
     order = sorted(range(n), key=lambda i: (demoted[i], -scores[i], i))
@@ -176,13 +172,24 @@ def rate_burst(
         tied_to = head + 1 if head != position else None
         members.append(RatedShot(shots[index], position + 1, relative[position], rating, tied_to,
                                  Region(kind, boxes[index]), eyes.faces[index], eyes.closed[index]))
-    if n == 1:
-        reason = PickReason.SINGLE_SHOT
-    elif any(scores[i] > scores[order[0]] for i in range(n) if demoted[i]):
-        reason = PickReason.EYES_OPEN
-    else:
-        reason = PickReason.SHARPEST
-    return RatedBurst(burst, tuple(members), reason)
+    return RatedBurst(burst, tuple(members), _pick_reason(scores, order, demoted))
+
+
+def _measure(burst: Burst, people: Sequence[Person], shifts: Sequence[tuple[float, float]],
+             ) -> tuple[list[float], RegionKind, list[tuple[float, float, float, float] | None]]:
+    """Each frame's sharpness, where it was measured, and that region per frame."""
+    measured = measure_subject(burst.shots, people, shifts, moving=burst.kind is Kind.BURST)
+    if measured is None:
+        return burst_scores(burst.shots), RegionKind.SHARPEST_TILES, _sharpest_boxes(burst.shots)
+    return list(measured.scores), measured.kind, list(measured.boxes)
+
+
+def _pick_reason(scores: Sequence[float], order: Sequence[int], demoted: Sequence[bool]) -> PickReason:
+    if len(scores) == 1:
+        return PickReason.SINGLE_SHOT
+    if any(scores[i] > scores[order[0]] for i in range(len(scores)) if demoted[i]):
+        return PickReason.EYES_OPEN
+    return PickReason.SHARPEST
 
 
 def _sharpest_boxes(shots: Sequence[Shot]) -> list[tuple[float, float, float, float] | None]:
