@@ -193,7 +193,7 @@ def test_when_every_frame_has_closed_eyes_sharpness_alone_decides(handheld) -> N
     shots, offsets = handheld
     frames = [with_faces(s, face(moved(FACE, -dx, -dy), CLOSED, 0.05)) for s, (dx, dy) in zip(shots, offsets, strict=True)]
     rated = rate_burst(Burst("b", tuple(frames)), max_rank=3, reject_closed_eyes=True)
-    assert [m.shot.primary.name for m in rated.members][0] == "DSC_0001.JPG"
+    assert rated.members[0].shot.primary.name == "DSC_0001.JPG"
     assert [m.rating for m in rated.members] == [3, 2, 1, 1] and all(m.eyes_closed for m in rated.members)
     assert rated.pick_reason is PickReason.SHARPEST
 

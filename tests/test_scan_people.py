@@ -113,7 +113,7 @@ def test_closed_eyes_are_keyworded_and_rejected_on_request(burstd, people_card: 
 
 
 @needs_browser
-def test_review_page_draws_the_faces_and_marks_closed_eyes(burstd, people_card: Path, tmp_path: Path, browser) -> None:
+def test_review_page_draws_the_faces_and_marks_closed_eyes(burstd, people_card: Path, tmp_path: Path, browser) -> None:  # noqa: F811
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -123,7 +123,7 @@ def test_review_page_draws_the_faces_and_marks_closed_eyes(burstd, people_card: 
     (row,) = browser.find_elements(By.CSS_SELECTOR, "section.burst")
     assert "pick: every eye open, while 1 sharper frame had closed eyes" in row.find_element(By.TAG_NAME, "h2").text
     frames = {f.get_attribute("data-name"): f for f in row.find_elements(By.CSS_SELECTOR, "figure.frame")}
-    assert list(frames)[0] == "DSC_0002.JPG" and list(frames)[-1] == "DSC_0001.JPG"
+    assert list(frames) == ["DSC_0002.JPG", "DSC_0003.JPG", "DSC_0004.JPG", "DSC_0001.JPG"]
     loaded = "return [...document.querySelectorAll('figure.frame img')].every(i => i.complete && i.naturalWidth > 0)"
     WebDriverWait(browser, 10).until(lambda d: d.execute_script(loaded))
     where = ("const f = arguments[0].getBoundingClientRect(), i = arguments[1].getBoundingClientRect();"

@@ -36,8 +36,8 @@ Every frame is cut from its picture with a hand-held shift (up to 10 px) and get
 from __future__ import annotations
 
 import argparse
-import math
 import json
+import math
 import sys
 import tempfile
 from dataclasses import replace
