@@ -11,10 +11,11 @@ The first of these that applies to a burst decides, for all of its frames:
    background.
 2. **The camera's focus point**, when every frame's makernote gives it (`Declared.af_point`): the
    two by two tiles nearest to it.
-3. **The moving subject**, in a burst (not a set: `Kind`) of three frames or more whose frames, aligned on each other
-   (the hand-held shift measured on the thumbnails by phase correlation), differ in a few tiles
-   only: in each frame, the tiles mostly covered by where it differs from the burst's background (the
-   median of the aligned frames), which is where the subject is in that frame. A sharp background then cannot
+3. **The moving subject**, in a burst (not a set: `Kind`) of three frames or more whose frames,
+   aligned on each other (the hand-held shift measured on the thumbnails by phase correlation),
+   differ in a few tiles only: in each frame, the tiles mostly covered by where it differs from the
+   burst's background (the median of the aligned frames), which is where the subject is in that
+   frame (their largest connected patch: the subject is one body). A sharp background then cannot
    outvote a subject blurred by its own motion. Not when any frame differs in more than 40 % of its
    tiles (a pan, a flash, an exposure step: the whole scene changed), nor when fewer than half of
    the frames differ anywhere.
@@ -68,10 +69,10 @@ class Measured:
 def frame_shifts(shots: Sequence[Shot]) -> list[tuple[float, float]]:
     """Each frame's displacement from the first frame, as fractions of width and height (from the
     thumbnails by phase correlation); (0, 0) where it cannot be measured."""
-    thumbs = [thumb_array(s.analysis.thumb, s.analysis.thumb_size) for s in shots]
+    thumbs = [thumb_array(s.analysis.thumb, s.analysis.thumb_size).astype(np.float32) for s in shots]
     if not thumbs or thumbs[0].size == 0:
         return [(0.0, 0.0)] * len(shots)
-    first = thumbs[0].astype(np.float32)
+    first = thumbs[0]
     window = cv2.createHanningWindow(first.shape[::-1], cv2.CV_32F)
     h, w = first.shape
     shifts = []
@@ -79,7 +80,7 @@ def frame_shifts(shots: Sequence[Shot]) -> list[tuple[float, float]]:
         if t.shape != first.shape:
             shifts.append((0.0, 0.0))
             continue
-        (dx, dy), response = cv2.phaseCorrelate(first, t.astype(np.float32), window)
+        (dx, dy), response = cv2.phaseCorrelate(first, t, window)
         shifts.append((dx / w, dy / h) if response >= MIN_SHIFT_RESPONSE else (0.0, 0.0))
     return shifts
 
@@ -114,9 +115,7 @@ def moving_tiles(shots: Sequence[Shot], shifts: Sequence[tuple[float, float]]) -
     aligned = np.stack([_aligned(t, dx * w, dy * h) for t, (dx, dy) in zip(thumbs, shifts, strict=True)])
     # Borders a shift brought in from outside the frame are not the subject.
     margin = math.ceil(max(max(abs(dx) * w, abs(dy) * h) for dx, dy in shifts)) + 1
-    # The background from a few frames spread over the burst: as good a median, and a long burst's
-    # costs no more than a short one's.
-    background = np.median(aligned[np.linspace(0, len(aligned) - 1, min(len(aligned), BACKGROUND_FRAMES)).round().astype(int)], axis=0)
+    background = np.median(np.stack(_spread(list(aligned))), axis=0)
     rows, cols = shots[0].analysis.grid
     inside = np.zeros((h, w, 1), np.float32)
     inside[margin : h - margin, margin : w - margin] = 1.0
@@ -124,7 +123,7 @@ def moving_tiles(shots: Sequence[Shot], shifts: Sequence[tuple[float, float]]) -
     difference = np.ascontiguousarray(np.abs(aligned - background).transpose(1, 2, 0))
     moving = (cv2.GaussianBlur(difference, (0, 0), 1.0).reshape(h, w, -1) > MOTION_LEVEL).astype(np.float32)
     cover = _tile_means(moving * inside, inside, rows, cols)  # tiles x frames
-    flagged = [tuple(int(i) for i in np.flatnonzero(column >= MOTION_COVER)) for column in cover.T]
+    flagged = [_largest_patch(column >= MOTION_COVER, rows, cols) for column in cover.T]
     if max(map(len, flagged)) > MOTION_MAX_SHARE * rows * cols:
         return None  # in some frame the whole scene changed
     union = set().union(*flagged)
@@ -132,6 +131,16 @@ def moving_tiles(shots: Sequence[Shot], shifts: Sequence[tuple[float, float]]) -
         return None
     # A frame where nothing moves (the subject stood still there) is measured where it moves elsewhere.
     return [f or tuple(sorted(union)) for f in flagged]
+
+
+def _largest_patch(mask: np.ndarray, rows: int, cols: int) -> tuple[int, ...]:
+    """The tiles of the largest 8-connected patch of a tile mask: the subject is one body; a stray tile
+    elsewhere (a frame aligned a pixel off, a leaf in the wind) would measure the background."""
+    count, labels = cv2.connectedComponents(mask.reshape(rows, cols).astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return ()
+    sizes = np.bincount(labels.ravel())[1:]
+    return tuple(int(i) for i in np.flatnonzero(labels.ravel() == 1 + int(np.argmax(sizes))))
 
 
 def tiles_under(box: Box, rows: int, cols: int) -> tuple[int, ...]:
@@ -202,6 +211,13 @@ def _around(point: tuple[float, float], rows: int, cols: int) -> tuple[int, ...]
     c0 = min(max(round(point[0] * cols) - 1, 0), max(cols - 2, 0))
     r0 = min(max(round(point[1] * rows) - 1, 0), max(rows - 2, 0))
     return tuple(r * cols + c for r in range(r0, min(r0 + 2, rows)) for c in range(c0, min(c0 + 2, cols)))
+
+
+def _spread(frames: list[np.ndarray]) -> list[np.ndarray]:
+    """At most `BACKGROUND_FRAMES` of the frames, spread over the burst, for a median: as good a
+    median, and a long burst's costs no more than a short one's."""
+    picks = np.linspace(0, len(frames) - 1, min(len(frames), BACKGROUND_FRAMES)).round().astype(int)
+    return [frames[i] for i in picks]
 
 
 def _same_grids(shots: Sequence[Shot]) -> bool:
