@@ -294,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.people", description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "burstd-bench")
-    parser.add_argument("--out", type=Path, default=Path("bench-people.json"))
+    parser.add_argument("--out", type=Path, default=Path("tests/bench/results-people.json"))  # git ignores it
     args = parser.parse_args(argv)
     if not FACES_DIR.is_dir():
         print(f"needs the real faces in {FACES_DIR}", file=sys.stderr)
