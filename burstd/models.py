@@ -170,15 +170,45 @@ class Burst:
     kind: Kind = Kind.BURST
 
 
+class RegionKind(StrEnum):
+    """Where a frame's sharpness was measured (`subject.py` chooses, in this order of preference)."""
+
+    FACES = "faces"  # the faces of the burst's people
+    FOCUS_POINT = "focus-point"  # the tiles around the camera's focus point (`Declared.af_point`)
+    MOVING_SUBJECT = "moving-subject"  # the tiles that change between the burst's aligned frames
+    SHARPEST_TILES = "sharpest-tiles"  # the quarter of the tiles sharpest across the burst
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """The region one frame's sharpness was measured on."""
+
+    kind: RegionKind = RegionKind.SHARPEST_TILES
+    box: tuple[float, float, float, float] | None = None  # left, top, right, bottom: fractions of the stored image
+
+
+class PickReason(StrEnum):
+    """Why a burst's pick is its pick."""
+
+    SINGLE_SHOT = "single-shot"  # nothing to compare with
+    SHARPEST = "sharpest"  # the sharpest over the measured region
+    EYES_OPEN = "eyes-open"  # every eye open, while sharper frames had closed eyes
+    KEPT_WHOLE = "kept-whole"  # a set kept whole (`ranking.rate_set`): no pick, every frame alike
+
+
 @dataclass(frozen=True, slots=True)
 class RatedShot:
-    """A shot's place in its burst: rank 1 is the sharpest."""
+    """A shot's place in its burst: rank 1 is the pick (the sharpest, among frames with every eye open
+    when the burst has one; see `ranking.rate_burst`)."""
 
     shot: Shot
     rank: int
-    score: float  # sharpness relative to the burst's best, 0..1
+    score: float  # sharpness relative to the burst's sharpest frame, 0..1
     rating: int  # the xmp:Rating to write: -1 rejected, 0..5 stars
     tied_to: int | None = None  # rank of the sharper frame it cannot be told from, whose stars it shares
+    region: Region = Region()  # where `score` was measured
+    faces: tuple[Face, ...] = ()  # the analysis's faces, their eyes judged against the same person's other frames
+    eyes_closed: bool = False  # one of the burst's people has closed eyes here
 
     @property
     def indistinguishable_from_pick(self) -> bool:
@@ -189,7 +219,8 @@ class RatedShot:
 @dataclass(frozen=True, slots=True)
 class RatedBurst:
     burst: Burst
-    members: tuple[RatedShot, ...]  # sharpest first; a set kept whole: in shooting order (`ranking.rate_set`)
+    members: tuple[RatedShot, ...]  # the pick first, then by rank; a set kept whole: in shooting order (`ranking.rate_set`)
+    pick_reason: PickReason = PickReason.SHARPEST
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,19 @@ grid of per-tile focus measures; the burst's subject region is the set of tiles 
 across the burst (the median over frames, so one frame's motion cannot pick the region), and every
 frame is scored over those same tiles.
 
+Where the burst has a subject burstd can see, that is where sharpness is measured instead
+(`subject.py`: the faces of its people, the camera's focus point, or the moving subject), and every
+frame says which region it was measured on.
+
+People's eyes come first (`people.py`): when at least one frame has every eye of the burst's people
+open, frames where someone's eyes are closed go after all the others, and get fewer stars than every
+frame without closed eyes (the stars of their rank, at most one less than the lowest of those, never
+below 0), or are rejected (-1) with `reject_closed_eyes`. So a frame with closed eyes is never the
+pick while one with all eyes open exists, however sharp it is.
+
 Scores closer than the measure's own repeat-noise (`NOISE_MARGIN`) claim no difference: such frames
-share their stars (see `tie_heads`). The order, and so the one pick, stays the measured one.
+share their stars (see `tie_heads`), never across the line between open and closed eyes. The order,
+and so the one pick, stays the measured one.
 
 A set (an exposure bracket, a focus stack, a panorama) is shot to be merged later: every frame of it
 is needed. Kept whole (`SetPolicy.KEEP`, the default), `rate_set` gives every frame the same rating,
@@ -21,7 +32,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from burstd.models import Burst, Kind, RatedBurst, RatedShot, ScanSettings, SetPolicy, Shot
+from burstd.models import (
+    Burst, Kind, PickReason, RatedBurst, RatedShot, Region, RegionKind, ScanSettings, SetPolicy, Shot,
+)
+from burstd.people import Person, judge_eyes
+from burstd.subject import frame_shifts, measure_subject, tiles_box
 
 # Share of tiles that make up the subject region. A quarter of the frame is large enough to hold
 # the subject off-centre and small enough that empty sky or a blurred background cannot dilute it.
@@ -126,30 +141,74 @@ def rate_burst(
     scheme: str = "tiers",
     singleton_rating: int | None = None,
     reject_below: float | None = None,
+    reject_closed_eyes: bool = False,
 ) -> RatedBurst:
-    """Order a burst sharpest first and give every frame its rating.
+    """Order a burst (the pick first) and give every frame its rating.
 
-    The scheme rates by rank; frames within the noise margin of a sharper frame take that frame's
-    rating instead (`tie_heads`). Frames tied with the pick are never rejected.
+    The order is by sharpness over the subject's region, frames with closed eyes last when a frame
+    with every eye open exists (see the module docstring). The scheme rates by rank; frames within the
+    noise margin of a sharper frame take that frame's rating instead (`tie_heads`). Frames tied with
+    the pick are never rejected.
     """
-    scores = burst_scores(burst.shots)
+    shots = burst.shots
+    n = len(shots)
+    # The frames' shifts serve to match faces and to find a moving subject (three frames or more).
+    with_faces = sum(1 for s in shots if s.analysis.faces) > 1
+    shifts = frame_shifts(shots) if n > 2 or with_faces else [(0.0, 0.0)] * n
+    eyes = judge_eyes(shots, shifts)
+    scores, kind, boxes = _measure(burst, eyes.people, shifts)
     best = max(scores) if scores else 0.0
-    order = sorted(range(len(burst.shots)), key=lambda i: (-scores[i], i))
+    demoted = eyes.closed if eyes.demotes else (False,) * n
+    order = sorted(range(n), key=lambda i: (demoted[i], -scores[i], i))
     relative = [scores[i] / best if best > 0 else 1.0 for i in order]
-    if len(burst.shots) == 1:
+    if n == 1:
         ratings = [max_rank if singleton_rating is None else singleton_rating]
     else:
-        ratings = ratings_for(len(burst.shots), max_rank=max_rank, scheme=scheme)
-    heads = tie_heads(relative)
+        ratings = ratings_for(n, max_rank=max_rank, scheme=scheme)
+    opened = n - sum(demoted)  # the frames without closed eyes come first, at positions 0 .. opened-1
+    heads = tie_heads(relative[:opened]) + [opened + h for h in tie_heads(relative[opened:])]
+    lowest_open = min((ratings[h] for h in heads[:opened]), default=0)
     members = []
     for position, index in enumerate(order):
         head = heads[position]
         rating = ratings[head]
+        if demoted[index]:
+            rating = -1 if reject_closed_eyes else min(rating, max(0, lowest_open - 1))
         if reject_below is not None and head > 0 and relative[position] < reject_below:
             rating = -1
         tied_to = head + 1 if head != position else None
-        members.append(RatedShot(burst.shots[index], position + 1, relative[position], rating, tied_to))
-    return RatedBurst(burst, tuple(members))
+        members.append(RatedShot(shots[index], position + 1, relative[position], rating, tied_to,
+                                 Region(kind, boxes[index]), eyes.faces[index], eyes.closed[index]))
+    return RatedBurst(burst, tuple(members), _pick_reason(scores, order, demoted))
+
+
+def _measure(burst: Burst, people: Sequence[Person], shifts: Sequence[tuple[float, float]],
+             ) -> tuple[list[float], RegionKind, list[tuple[float, float, float, float] | None]]:
+    """Each frame's sharpness, where it was measured, and that region per frame."""
+    measured = measure_subject(burst.shots, people, shifts, moving=burst.kind is Kind.BURST)
+    if measured is None:
+        return burst_scores(burst.shots), RegionKind.SHARPEST_TILES, _sharpest_boxes(burst.shots)
+    return list(measured.scores), measured.kind, list(measured.boxes)
+
+
+def _pick_reason(scores: Sequence[float], order: Sequence[int], demoted: Sequence[bool]) -> PickReason:
+    if len(scores) == 1:
+        return PickReason.SINGLE_SHOT
+    if any(scores[i] > scores[order[0]] for i in range(len(scores)) if demoted[i]):
+        return PickReason.EYES_OPEN
+    return PickReason.SHARPEST
+
+
+def _sharpest_boxes(shots: Sequence[Shot]) -> list[tuple[float, float, float, float] | None]:
+    """The bounding box of the region `burst_scores` measured, per frame."""
+    grids = [s.analysis.tiles for s in shots]
+    if not grids or any(len(g) == 0 for g in grids) or len({s.analysis.grid for s in shots}) != 1:
+        return [None] * len(shots)
+    rows, cols = shots[0].analysis.grid
+    if rows * cols != len(grids[0]):
+        return [None] * len(shots)
+    region = subject_region(np.asarray(grids, dtype=np.float64))
+    return [tiles_box(region, rows, cols)] * len(shots)
 
 
 def kept_whole(burst: Burst, sets: SetPolicy) -> bool:
@@ -162,12 +221,14 @@ def rate_set(burst: Burst, *, rating: int) -> RatedBurst:
     its place in it. Scores are still each frame's sharpness relative to the set's sharpest, for the
     review page and --json; they decide nothing here."""
     scores = burst_scores(burst.shots)
+    boxes = _sharpest_boxes(burst.shots)
     best = max(scores) if scores else 0.0
     members = tuple(
-        RatedShot(shot, position, score / best if best > 0 else 1.0, rating)
-        for position, (shot, score) in enumerate(zip(burst.shots, scores), start=1)
+        RatedShot(shot, position, score / best if best > 0 else 1.0, rating,
+                  region=Region(RegionKind.SHARPEST_TILES, box), faces=shot.analysis.faces)
+        for position, (shot, score, box) in enumerate(zip(burst.shots, scores, boxes), start=1)
     )
-    return RatedBurst(burst, members)
+    return RatedBurst(burst, members, PickReason.KEPT_WHOLE)
 
 
 def rate_group(burst: Burst, settings: ScanSettings) -> RatedBurst:
@@ -180,6 +241,7 @@ def rate_group(burst: Burst, settings: ScanSettings) -> RatedBurst:
         scheme=settings.scheme,
         singleton_rating=settings.singleton_rating,
         reject_below=settings.reject_below,
+        reject_closed_eyes=settings.reject_closed_eyes,
     )
 
 

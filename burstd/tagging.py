@@ -2,7 +2,9 @@
 
 Every frame of a burst gets the hierarchical keyword `burstd|burst|<date> <burst id>`, and the pick
 (rank 1) also `burstd|pick`, so a burst can be collapsed or filtered in darktable's collections, in
-digiKam's tags or in Lightroom's keyword list. A photograph that is not part of a burst gets none.
+digiKam's tags or in Lightroom's keyword list. A photograph that is not part of a burst gets none of
+those. Any frame where someone's eyes are closed (`RatedShot.eyes_closed`), in a burst or not, gets
+`burstd|eyes-closed`, so that the photographer can filter them.
 Optionally the pick gets a colour label (darktable), and picks and rejects a digiKam pick label.
 The frames of a set get its kind in the keyword instead (`burstd|bracket|...`, `burstd|focus-stack|...`,
 `burstd|panorama|...`) and `burstd:Kind`; a set kept whole has no pick.
@@ -16,6 +18,7 @@ from burstd.models import Burst, Colour, Kind, RatedBurst, RatedShot, ScanSettin
 from burstd.ranking import kept_whole
 
 PICK_TAG = "burstd|pick"
+EYES_CLOSED_TAG = "burstd|eyes-closed"
 # darktable's label numbers: red 0, yellow 1, green 2, blue 3, purple 4, the order of `Colour`.
 COLOURS: dict[Colour, int] = {colour: number for number, colour in enumerate(Colour)}
 DIGIKAM_REJECTED, DIGIKAM_ACCEPTED = 1, 3
@@ -47,6 +50,8 @@ def sidecar_fields(rated: RatedBurst, member: RatedShot, settings: ScanSettings)
     tags: tuple[str, ...] = ()
     if settings.tags and in_burst:
         tags = (burst_keyword(rated.burst), PICK_TAG) if pick else (burst_keyword(rated.burst),)
+    if settings.tags and member.eyes_closed:
+        tags += (EYES_CLOSED_TAG,)
     colour = COLOURS[settings.pick_label] if settings.pick_label and pick else None
     pick_label = None
     if settings.digikam_pick_labels:

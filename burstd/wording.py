@@ -17,13 +17,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from burstd.models import FileProblem, Kind, SidecarOutcome
+from burstd.models import FileProblem, Kind, PickReason, RatedBurst, RegionKind, SidecarOutcome
 
 # The word of each kind of group of two or more shots, in the order messages list them.
 KIND_WORDS: dict[Kind, str] = {
     Kind.BURST: "burst", Kind.BRACKET: "bracket", Kind.FOCUS_STACK: "focus stack", Kind.PANORAMA: "panorama",
 }
 KIND_PLURALS: dict[Kind, str] = {kind: word + "s" for kind, word in KIND_WORDS.items()}
+
+# Where sharpness was measured (`RegionKind`), as a phrase after "sharpest".
+REGION_WORDS: dict[RegionKind, str] = {
+    RegionKind.FACES: "on the faces",
+    RegionKind.FOCUS_POINT: "at the camera's focus point",
+    RegionKind.MOVING_SUBJECT: "on the moving subject",
+    RegionKind.SHARPEST_TILES: "where the burst is sharpest",
+}
 
 
 def counted(n: int, singular: str, plural: str | None = None) -> str:
@@ -121,3 +129,19 @@ def problems_phrase(unreadable: int, not_written: int) -> str:
     if not_written:
         parts.append(f"{counted(not_written, 'sidecar')} could not be written")
     return ", ".join(parts) or "no errors"
+
+
+def pick_why(rated: RatedBurst) -> str:
+    """Why the pick of a rated burst won, in one phrase: `sharpest on the faces`, or `every eye open,
+    while 2 sharper frames had closed eyes; the sharpest of the others on the faces`."""
+    pick = rated.members[0]
+    where = REGION_WORDS[pick.region.kind]
+    if rated.pick_reason is PickReason.SINGLE_SHOT:
+        return "a single shot: nothing to compare"
+    if rated.pick_reason is PickReason.KEPT_WHOLE:
+        return "kept whole: every frame rated alike, no pick"
+    if rated.pick_reason is PickReason.EYES_OPEN:
+        sharper = sum(1 for m in rated.members if m.eyes_closed and m.score > pick.score)
+        return (f"every eye open, while {counted(sharper, 'sharper frame')} had closed eyes; "
+                f"the sharpest of the others {where}")
+    return f"sharpest {where}"

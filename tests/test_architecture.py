@@ -28,6 +28,8 @@ LAYERS: dict[str, int] = {
     "burstd.grouping": PURE,
     "burstd.sequences": PURE,
     "burstd.ranking": PURE,
+    "burstd.people": PURE,
+    "burstd.subject": PURE,
     "burstd.tagging": PURE,
     "burstd.paths": PURE,
     "burstd.wording": PURE,

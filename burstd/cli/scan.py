@@ -39,7 +39,7 @@ from burstd.models import (
 )
 from burstd.ranking import NOISE_MARGIN, kept_whole
 from burstd.store import Store
-from burstd.wording import KIND_WORDS, counted, failure_lines, problems_phrase
+from burstd.wording import KIND_WORDS, counted, failure_lines, pick_why, problems_phrase
 
 if TYPE_CHECKING:  # the pipeline loads OpenCV, rawpy and exiv2: imported by cmd_scan only
     from burstd.pipeline import ScanReport
@@ -72,6 +72,9 @@ def register(commands: argparse._SubParsersAction) -> None:
                 help="exposure brackets, focus stacks and panoramas: keep every frame alike (keep, the default) "
                 "or rank them like bursts (rank)")
     setting.add("--set-rating", metavar="N", help="stars for every frame of a set kept whole, 0-5 (default: max rank)")
+    setting.add("--reject-closed-eyes", action="store_true",
+                help="reject (rating -1) frames of a burst where someone's eyes are closed, while a frame "
+                "with every eye open exists")
     setting.add("--no-tags", key="tags", action="store_false",
                 help="no burstd|burst|... and burstd|pick keywords (written by default)")
     setting.add("--pick-label", choices=choices(Colour), metavar="COLOUR",
@@ -147,6 +150,8 @@ def interrupted_line(report: ScanReport, stop: StopRequest, directory: Path) -> 
 def report_json(report: ScanReport, settings: ScanSettings) -> dict:
     """`--json`: the settings, every group (burst or single shot) with its members and sidecar
     decisions, every error (each file, unfolded), the counts."""
+    from burstd.ranking import NOISE_MARGIN  # ranking measures with OpenCV: loaded by a scan only
+
     groups = report.groups
     failed_sidecars = report.failed_outcomes()
     return {
@@ -158,6 +163,7 @@ def report_json(report: ScanReport, settings: ScanSettings) -> dict:
             "tags": settings.tags, "pick_label": settings.pick_label,
             "digikam_pick_labels": settings.digikam_pick_labels, "sidecar_style": settings.sidecar_style,
             "sets": settings.sets, "set_rating": settings.set_rating,
+            "reject_closed_eyes": settings.reject_closed_eyes,
         },
         "groups": [
             {
@@ -167,6 +173,8 @@ def report_json(report: ScanReport, settings: ScanSettings) -> dict:
                 "body": rated.burst.shots[0].analysis.body,
                 "size": len(rated.burst.shots),
                 "noise_margin": NOISE_MARGIN,
+                "pick_reason": rated.pick_reason.value,
+                "why": pick_why(rated),
                 "members": [_member_json(m, report) for m in rated.members],
             }
             for rated in report.bursts
@@ -206,12 +214,27 @@ def _member_json(m: RatedShot, report: ScanReport) -> dict:
         ),
         "time_source": "unknown" if moment is None else m.shot.analysis.time_source.value,
         "source": m.shot.analysis.source,
+        "faces": [{"box": list(f.box), "eyes": f.eyes.value,
+                   "openness": None if f.openness is None else round(f.openness, 4)} for f in m.faces],
+        "eyes_closed": m.eyes_closed,
+        "sharpness_region": {"kind": m.region.kind.value, "box": _pixel_box(m)},
         "sidecars": [
             {"path": str(o.path), "image": str(f), "action": o.action.value, "reason": o.reason}
             for f in m.shot.files
             for o in report.sidecars.get(f, [])
         ],
     }
+
+
+def _pixel_box(m: RatedShot) -> list[int] | None:
+    """The region a frame's sharpness was measured on as [x, y, w, h] in the image's stored pixels,
+    like its faces; None when the image's size is unknown."""
+    a = m.shot.analysis
+    if m.region.box is None or a.width <= 0 or a.height <= 0:
+        return None
+    left, top, right, bottom = m.region.box
+    x, y = round(left * a.width), round(top * a.height)
+    return [x, y, round(right * a.width) - x, round(bottom * a.height) - y]
 
 
 def print_report(report: ScanReport, settings: ScanSettings, *, verbose: bool, out: TextIO) -> None:
@@ -237,7 +260,7 @@ def _print_groups(report: ScanReport, out: TextIO) -> None:
     for rated in report.bursts:
         size = len(rated.members)
         kind = KIND_WORDS[rated.burst.kind]
-        print(f"{rated.burst.id}: {'single shot' if size == 1 else f'{kind} of {size}'}", file=out)
+        print(f"{rated.burst.id}: {'single shot' if size == 1 else f'{kind} of {size}, {pick_why(rated)}'}", file=out)
         for m in rated.members:
             outcomes = [o for f in m.shot.files for o in report.sidecars.get(f, [])]
             kept = next((o for o in outcomes if o.action is SidecarAction.KEPT_MANUAL and o.previous_rating is not None), None)
@@ -245,7 +268,8 @@ def _print_groups(report: ScanReport, out: TextIO) -> None:
             stars = _stars(m.rating) if kept is None else f"{_stars(kept.previous_rating)} (kept)"
             actions = ", ".join(_decision(o, m.rating) for o in outcomes)
             names = " + ".join(f.name for f in m.shot.files)
-            print(f"  {m.rank:>3}. {stars:<12} {m.score:5.2f}  {names}  [{actions}]", file=out)
+            eyes = "  eyes closed" if m.eyes_closed else ""
+            print(f"  {m.rank:>3}. {stars:<12} {m.score:5.2f}  {names}{eyes}  [{actions}]", file=out)
 
 
 def _stars(rating: int) -> str:

@@ -94,6 +94,7 @@ FOLDER_RULES: dict[str, Rule] = {
     "sets": _choice(SetPolicy),
     # A kept set is never culled: no rating below 0 (rejected) for its frames.
     "set_rating": _integer(0, 5, 'an integer 0 to 5, or "max_rank"', {"max_rank": None}),
+    "reject_closed_eyes": Rule("true or false", lambda v: isinstance(v, bool)),
     "exclude": Rule("true or false", lambda v: isinstance(v, bool)),
     "quiet_seconds": _number(lambda v: 0 < v <= 3600, "a number of seconds above 0 and at most 3600"),
     "workers": _integer(0, None, "an integer 0 or more (0: one per core)"),

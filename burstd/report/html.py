@@ -31,6 +31,14 @@ class Picture:
 
 
 @dataclass(frozen=True, slots=True)
+class FaceMark:
+    """A face to outline on a thumbnail: its box as fractions of the upright picture, and its eyes."""
+
+    box: tuple[float, float, float, float]  # left, top, right, bottom
+    eyes: str  # "open", "closed" or "unknown"
+
+
+@dataclass(frozen=True, slots=True)
 class ReportFrame:
     name: str  # the analysed file's name
     files: tuple[str, ...]  # every file of the shot (a RAW and its JPEG)
@@ -44,6 +52,8 @@ class ReportFrame:
     preview: Picture | None
     crop: Picture | None
     crop_note: str  # why there is no crop, or what the crop shows
+    faces: tuple[FaceMark, ...] = ()
+    eyes_closed: bool = False  # one of the burst's people has closed eyes here
 
     @property
     def shown_rating(self) -> int:
@@ -55,9 +65,10 @@ class ReportFrame:
 class ReportBurst:
     id: str
     folder: str
-    frames: tuple[ReportFrame, ...]  # sharpest first, frames[0] the pick; a set kept whole: in shooting order
+    frames: tuple[ReportFrame, ...]  # the pick first, then by rank; a set kept whole: in shooting order
     kind: Kind = Kind.BURST
     kept: bool = False  # a set kept whole: every frame rated alike, no pick
+    why: str = ""  # why the pick won (`wording.pick_why`); empty for a set kept whole
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +92,10 @@ def render(page: ReportPage) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{e(page.title)}</title><style>{_CSS}</style></head><body>"
         f'<header><h1>{e(page.title)}</h1><div class="totals">{totals}</div>'
-        '<p class="legend">Frames sharpest first; the pick is outlined. Bars: sharpness relative to the '
-        "burst's best. Sets (brackets, focus stacks, panoramas) are kept whole: their frames in shooting order, "
-        "every frame rated alike, no pick. "
-        "Click a frame for a larger view and a 100% crop of the region the score was measured on.</p></header>"
+        '<p class="legend">Frames sharpest first (frames with closed eyes last); the pick is outlined. Bars: sharpness '
+        "relative to the burst's sharpest. Sets (brackets, focus stacks, panoramas) are kept whole: their frames in "
+        "shooting order, every frame rated alike, no pick. Faces are boxed: green eyes open, red eyes closed, grey "
+        "unknown. Click a frame for a larger view and a 100% crop of the region the score was measured on.</p></header>"
         f'<main>{bursts}<section class="singletons"><h2>Single shots ({len(page.single_shots)})</h2>'
         f'<div class="grid">{singles}</div></section>'
         + (f'<section class="errors"><h2>Errors ({len(page.errors)})</h2><ul>{errors}</ul></section>' if page.errors else "")
@@ -107,7 +118,8 @@ def _burst(burst: ReportBurst, number: int) -> str:
     return (
         f'<section class="burst{" set" if burst.kept else ""}" data-burst-id="{e(burst.id)}" data-kind="{e(burst.kind)}">'
         f"<h2>{e(label)} {number} · {len(burst.frames)} frames · "
-        f"{e(first)} – {e(last)} · {span}{order} <small>{e(burst.folder)}</small></h2>"
+        f"{e(first)} – {e(last)} · {span}{order} <small>{e(burst.folder)}</small>"
+        + (f'<small class="why">pick: {e(burst.why)}</small>' if burst.why else "") + "</h2>"
         f'<div class="frames">{frames}</div></section>'
     )
 
@@ -117,7 +129,7 @@ def _frame(f: ReportFrame, *, single: bool, kept: bool = False) -> str:
     rating = f.shown_rating
     pick = not single and not kept and f.rank == 1
     attrs = {
-        "class": "frame" + (" pick" if pick else "") + (" single" if single else ""),
+        "class": "frame" + (" pick" if pick else "") + (" single" if single else "") + (" closed" if f.eyes_closed else ""),
         "data-name": f.name, "data-rank": str(f.rank), "data-rating": str(rating), "data-state": f.state,
         "data-preview": f.preview.href if f.preview else "", "data-crop": f.crop.href if f.crop else "",
         "data-crop-note": f.crop_note,
@@ -125,7 +137,8 @@ def _frame(f: ReportFrame, *, single: bool, kept: bool = False) -> str:
     }
     attr_text = " ".join(f'{k}="{e(v)}"' for k, v in attrs.items())
     if f.thumb:
-        img = f'<img src="{e(f.thumb.href)}" width="{f.thumb.width}" height="{f.thumb.height}" loading="lazy" alt="{e(f.name)}">'
+        img = (f'<div class="pic"><img src="{e(f.thumb.href)}" width="{f.thumb.width}" height="{f.thumb.height}" '
+               f'loading="lazy" alt="{e(f.name)}">{"".join(_face(m) for m in f.faces)}</div>')
     else:
         img = '<div class="noimg">no preview</div>'
     state = WRITE_STATES.get(f.state, f.state)
@@ -134,9 +147,17 @@ def _frame(f: ReportFrame, *, single: bool, kept: bool = False) -> str:
         + ("" if single else f'<span class="bar"><i style="width:{max(0.0, min(f.score, 1.0)) * 100:.0f}%"></i></span>')
         + f'<span class="meta">{e(f.name)}'
         + ("" if single else ("" if f.offset is None else f" · +{f.offset:.2f} s") + f" · {f.score:.2f}")
-        + f'</span><span class="state s-{e(f.state)}">{e(state)}</span>'
+        + "</span>" + ('<span class="closed-mark">◉ eyes closed</span>' if f.eyes_closed else "")
+        + f'<span class="state s-{e(f.state)}">{e(state)}</span>'
     )
     return f"<figure {attr_text}>{img}<figcaption>{caption}</figcaption></figure>"
+
+
+def _face(m: FaceMark) -> str:
+    """A face's outline over its thumbnail, placed in percentages so it follows the picture's size."""
+    left, top, right, bottom = m.box
+    return (f'<i class="face eyes-{_esc(m.eyes)}" title="eyes {_esc(m.eyes)}" style="left:{left * 100:.2f}%;'
+            f'top:{top * 100:.2f}%;width:{(right - left) * 100:.2f}%;height:{(bottom - top) * 100:.2f}%"></i>')
 
 
 def _stars(rating: int) -> str:
@@ -173,6 +194,9 @@ section{margin:0 0 14px}.set .frames{border-left:3px solid var(--bar);padding-le
 figcaption{display:flex;flex-direction:column;gap:2px;margin-top:4px;font-size:12px;min-width:120px}
 .stars{color:var(--pick);letter-spacing:1px}.zero{color:var(--dim)}.reject{color:#e05a4f}
 .bar{display:block;height:5px;background:#333;border-radius:3px}.bar i{display:block;height:100%;background:var(--bar);border-radius:3px}
+.pic{position:relative;width:max-content}.face{position:absolute;border:2px solid #6cc070;border-radius:2px;pointer-events:none}
+.face.eyes-closed{border-color:#e05a4f}.face.eyes-unknown{border-color:#9aa0a8;border-style:dashed}
+.closed-mark{color:#e05a4f;font-size:11px}.frame.closed{background:#2e2022}h2 .why{font-weight:400;margin-left:8px;color:var(--fg)}
 .meta{color:var(--dim);white-space:nowrap}.state{font-size:11px}.s-written{color:#6cc070}.s-manual{color:#e39b3b}
 .s-none,.s-unreadable{color:var(--dim)}.errors code{color:#e05a4f}
 #overlay{position:fixed;inset:0;background:rgba(0,0,0,.88);z-index:5;display:flex;align-items:center;justify-content:center;cursor:zoom-out}

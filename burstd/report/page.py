@@ -26,14 +26,26 @@ from PIL import Image
 from burstd.analysis.decode import UPRIGHT, raw_preview, read_kind, reduced_rgb
 from burstd.errors import ImageError, SidecarError
 from burstd.fsio import write_atomically
-from burstd.models import FileProblem, Kind, RatedBurst, RatedShot, ScanSettings, Shot, SidecarAction, SidecarOutcome
+from burstd.models import (
+    Face,
+    FileProblem,
+    Kind,
+    RatedBurst,
+    RatedShot,
+    RegionKind,
+    ScanSettings,
+    Shot,
+    SidecarAction,
+    SidecarOutcome,
+)
 from burstd.naming import natural_key, sidecar_targets
 from burstd.pipeline import Progress, scan_folder
 from burstd.ranking import kept_whole, subject_region
-from burstd.report.html import Picture, ReportBurst, ReportFrame, ReportPage, href, render
+from burstd.report.html import FaceMark, Picture, ReportBurst, ReportFrame, ReportPage, href, render
 from burstd.sidecar.files import read_sidecar
 from burstd.store import Store
-from burstd.wording import KIND_PLURALS, GroupCounts
+from burstd.subject import face_box
+from burstd.wording import KIND_PLURALS, GroupCounts, pick_why
 
 THUMB_SIDE = 320  # long side of the row thumbnails
 PREVIEW_SIDE = 1200  # long side of the click view
@@ -177,13 +189,17 @@ def sidecar_state(sidecar: Path) -> tuple[str, int | None]:
 
 
 def crop_boxes(rated: RatedBurst) -> list[Box | None]:
-    """Per member, the bounding box of the burst's subject region (the tiles the score used).
+    """Per member, the bounding box of the region its score was measured on: the faces, the focus
+    point or the moving subject (`RatedShot.region`), else the burst's sharpest tiles.
 
     None for a single shot: a crop only helps to compare frames, and it costs a full decode.
     """
     members = rated.members
     if len(members) < 2:
         return [None] * len(members)
+    if all(m.region.kind is not RegionKind.SHARPEST_TILES and m.region.box for m in members):
+        return [(*m.region.box, (m.region.box[0] + m.region.box[2]) / 2, (m.region.box[1] + m.region.box[3]) / 2)
+                for m in members if m.region.box]
     grids = [m.shot.analysis.tiles for m in members]
     shared = all(grids) and len({len(g) for g in grids}) == 1 and len({m.shot.analysis.grid for m in members}) == 1
     region = subject_region(np.asarray(grids, dtype=np.float64)) if shared else None
@@ -313,6 +329,7 @@ def _report_burst(rated: RatedBurst, states: dict[Path, tuple[str, int | None]],
         frames=tuple(_report_frame(m, states, pictures[m.shot.primary], start) for m in rated.members),
         kind=rated.burst.kind,
         kept=kept,
+        why=pick_why(rated) if len(rated.members) > 1 and not kept else "",
     )
 
 
@@ -324,4 +341,22 @@ def _report_frame(m: RatedShot, states: dict[Path, tuple[str, int | None]], pics
         planned=m.rating, state=state, score=m.score,
         offset=None if start is None else m.shot.analysis.capture_time - start,
         thumb=pics.thumb, preview=pics.preview, crop=pics.crop, crop_note=pics.crop_note,
+        faces=tuple(_face_mark(f, m.shot) for f in m.faces if face_box(f, m.shot.analysis.width, m.shot.analysis.height)),
+        eyes_closed=m.eyes_closed,
     )
+
+
+# EXIF orientation -> where a point (u, v) of the stored image (fractions) lands in the upright picture.
+_UPRIGHT_POINT: dict[int, Callable[[float, float], tuple[float, float]]] = {
+    1: lambda u, v: (u, v), 2: lambda u, v: (1 - u, v), 3: lambda u, v: (1 - u, 1 - v), 4: lambda u, v: (u, 1 - v),
+    5: lambda u, v: (v, u), 6: lambda u, v: (1 - v, u), 7: lambda u, v: (1 - v, 1 - u), 8: lambda u, v: (v, 1 - u),
+}
+
+
+def _face_mark(face: Face, shot: Shot) -> FaceMark:
+    """A face's box turned upright with its picture (faces are found in the stored pixels)."""
+    a = shot.analysis
+    left, top, right, bottom = face_box(face, a.width, a.height)  # type: ignore[misc]
+    turn = _UPRIGHT_POINT.get(a.orientation, _UPRIGHT_POINT[1])
+    (x0, y0), (x1, y1) = turn(left, top), turn(right, bottom)
+    return FaceMark((min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)), face.eyes.value)
