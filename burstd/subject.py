@@ -55,6 +55,8 @@ BACKGROUND_FRAMES = 7
 # the whole scene that changed (a pan, a flash, an exposure step) and the burst gets no moving region.
 # Per frame, not over the burst: a subject crossing the frame passes over most tiles in turn.
 MOTION_MAX_SHARE = 0.4
+# Frames blurred in one OpenCV call (as channels): OpenCV 5 takes at most 128.
+BLUR_CHANNELS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,9 +121,15 @@ def moving_tiles(shots: Sequence[Shot], shifts: Sequence[tuple[float, float]]) -
     rows, cols = shots[0].analysis.grid
     inside = np.zeros((h, w, 1), np.float32)
     inside[margin : h - margin, margin : w - margin] = 1.0
-    # All frames at once, as the channels of one image (OpenCV blurs each channel on its own).
-    difference = np.ascontiguousarray(np.abs(aligned - background).transpose(1, 2, 0))
-    moving = (cv2.GaussianBlur(difference, (0, 0), 1.0).reshape(h, w, -1) > MOTION_LEVEL).astype(np.float32)
+    # Frames as the channels of one image (OpenCV blurs each channel on its own), at most
+    # BLUR_CHANNELS at a time: OpenCV 5 takes no more than 128 channels.
+    difference = np.abs(aligned - background).transpose(1, 2, 0)
+    moving = np.concatenate([
+        cv2.GaussianBlur(np.ascontiguousarray(difference[:, :, start : start + BLUR_CHANNELS]), (0, 0), 1.0)
+        .reshape(h, w, -1)
+        for start in range(0, len(shots), BLUR_CHANNELS)
+    ], axis=2)
+    moving = (moving > MOTION_LEVEL).astype(np.float32)
     cover = _tile_means(moving * inside, inside, rows, cols)  # tiles x frames
     flagged = [_largest_patch(column >= MOTION_COVER, rows, cols) for column in cover.T]
     if max(map(len, flagged)) > MOTION_MAX_SHARE * rows * cols:

@@ -261,6 +261,16 @@ def test_sharpness_is_measured_on_the_moving_subject(moving_subject) -> None:
         assert left <= (100 + 150 * k + 80) / SIZE[0] <= right
 
 
+def test_a_burst_longer_than_opencvs_channel_limit_is_measured(moving_subject) -> None:
+    # 150 frames (each of the five, 30 times over): OpenCV 5 blurs at most 128 channels at once.
+    long = tuple(replace(s, primary=s.primary.with_name(f"{s.primary.stem}_{n:02d}.JPG"))
+                 for s in moving_subject for n in range(30))
+    rated = rate_burst(Burst("b", long), max_rank=3)
+    assert len(rated.members) == 150
+    assert rated.members[0].shot.primary.name.startswith("DSC_0003_")
+    assert {m.region.kind for m in rated.members} == {RegionKind.MOVING_SUBJECT}
+
+
 def test_a_handheld_burst_without_a_moving_subject_is_measured_as_before(handheld) -> None:
     shots, _ = handheld
     assert moving_tiles(shots, frame_shifts(shots)) is None

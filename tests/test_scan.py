@@ -106,7 +106,9 @@ def test_real_focus_sweep_picks_the_sharpest_when_sets_are_ranked(burstd, tmp_pa
     expected_pick = "pcb_004.JPG"
     report = burstd.json("scan", folder, "--sets", "rank", check=0)
     assert len(report["groups"]) == 1 and report["groups"][0]["size"] == size
-    assert (report["groups"][0]["kind"], report["groups"][0]["kept_whole"]) == ("focus-stack", False)
+    # Three frames alone do not show the sweep: on a fresh clone without shared/ they are a burst.
+    kind = "focus-stack" if size == 10 else "burst"
+    assert (report["groups"][0]["kind"], report["groups"][0]["kept_whole"]) == (kind, False)
     members = report["groups"][0]["members"]
     assert Path(members[0]["path"]).name == expected_pick
     assert exiftool_tags(folder / f"{expected_pick}.xmp")["XMP-xmp:Rating"] == 3

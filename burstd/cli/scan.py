@@ -37,7 +37,6 @@ from burstd.exit_codes import ExitCode
 from burstd.models import (
     Colour, Method, RatedShot, ScanSettings, Scheme, SetPolicy, SidecarAction, SidecarOutcome, SidecarStyle,
 )
-from burstd.ranking import NOISE_MARGIN, kept_whole
 from burstd.store import Store
 from burstd.wording import KIND_WORDS, counted, failure_lines, pick_why, problems_phrase
 
@@ -150,7 +149,7 @@ def interrupted_line(report: ScanReport, stop: StopRequest, directory: Path) -> 
 def report_json(report: ScanReport, settings: ScanSettings) -> dict:
     """`--json`: the settings, every group (burst or single shot) with its members and sidecar
     decisions, every error (each file, unfolded), the counts."""
-    from burstd.ranking import NOISE_MARGIN  # ranking measures with OpenCV: loaded by a scan only
+    from burstd.ranking import NOISE_MARGIN, kept_whole  # ranking measures with OpenCV: loaded by a scan only
 
     groups = report.groups
     failed_sidecars = report.failed_outcomes()
