@@ -26,6 +26,7 @@ from burstd.models import Analysis, Burst, Shot, TimeSource
 from burstd.naming import natural_key
 from burstd.sequences import (
     SET_MAX_GAP, Link, Shift, classify, exposure_stepped, hashes_alike, link, same_direction, slow_sweep, sweep_step,
+    tracking,
 )
 
 Similarity = Callable[[Shot, Shot], float]
@@ -240,7 +241,9 @@ def _joins(
             return True, None  # a bracket (manual ones may take minutes) or a declared series
     if pan is not None or not within_gap:
         return False, None
-    return _similar(current, shot, similarity, threshold, params), None
+    # A pan following a subject drifts away from the burst's first frames: its next frame still joins.
+    joins = _similar(current, shot, similarity, threshold, params) or (found is None and tracking(previous.analysis, shot.analysis))
+    return joins, None
 
 
 def _merge_sweeps(groups: list[list[Shot]], params: GroupingParams) -> list[list[Shot]]:

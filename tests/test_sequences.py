@@ -125,6 +125,17 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Shot]]:
             v[220:580, 420:780] = subject
             tracked.append((v, {"when": T0 + timedelta(seconds=0.1 * i)}))
         case("tracking_pan", tracked)
+        # The same at 10 fps with a smaller subject (a fifth of the frame across), a little off aim from
+        # frame to frame and motion blurred, the background sliding 6 % a frame over 12 frames (as
+        # far as a slow sweep goes): a burst, however far the background slid.
+        small = motion_blur(frame(flower, dx=0, dy=0, size=(240, 240), blur=0), 5, 0)
+        aims = np.random.default_rng(7).integers(-3, 4, size=(12, 2))
+        followed = []
+        for i, (ax, ay) in enumerate(aims):
+            v = view(woods, 0.02 + 0.06 * 1200 / woods.shape[1] * i).copy()
+            v[280 + ay : 520 + ay, 480 + ax : 720 + ax] = small
+            followed.append((v, {"when": T0 + timedelta(seconds=0.1 * i)}))
+        case("tracking_pan_small", followed)
         # A subject crossing a still frame, the camera on a tripod: a burst.
         crossing = []
         for i in range(6):
@@ -217,11 +228,36 @@ def test_a_sharp_region_that_moves_with_the_content_is_no_focus_stack(cases: dic
     assert classify(sweep(moving)) is Kind.BURST
 
 
+def test_one_frame_sharpest_nearly_everywhere_is_no_focus_stack(cases: dict[str, list[Shot]]) -> None:
+    """A still camera, one sharp frame, the others shaken along other directions: the soft frames
+    cross each other as a focus stack's do (each sharper where its blur runs along the edges), but
+    the focus plane never moves: one frame is the sharpest everywhere (the benchmark card's bursts
+    whose frames are blurred 0-4 px along random directions did this)."""
+    rows, cols = 6, 8
+    still = cases["bracket_manual"][2].analysis
+
+    def frames(sharp: float) -> list[Analysis]:
+        soft = [tuple(3.0 if c % 4 == k else 1.0 for _ in range(rows) for c in range(cols)) for k in range(4)]
+        return [replace(still, grid=(rows, cols), tiles=t) for t in [tuple([sharp] * rows * cols), *soft]]
+
+    assert classify(frames(sharp=10.0)) is Kind.BURST
+    # The same soft frames with a sharp one that is not sharper everywhere: the sharp region moves.
+    moving = frames(sharp=2.0)
+    assert classify(moving) is Kind.FOCUS_STACK
+
+
 @needs_shared
 def test_a_pan_following_a_subject_is_no_panorama(cases: dict[str, list[Shot]]) -> None:
     shots = cases["tracking_pan"]
     assert all(link(a.analysis, b.analysis) is None for a, b in zip(shots, shots[1:]))
     assert "panorama" not in {kind for kind, _ in kinds(shots)}
+
+
+@needs_shared
+def test_a_pan_following_a_small_subject_at_10_fps_is_one_burst(cases: dict[str, list[Shot]]) -> None:
+    shots = cases["tracking_pan_small"]
+    assert all((link(a.analysis, b.analysis) or (None,))[0] is not Link.PANORAMA for a, b in zip(shots, shots[1:]))
+    assert kinds(shots) == [("burst", len(shots))]
 
 
 @needs_shared
