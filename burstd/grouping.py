@@ -25,8 +25,8 @@ from burstd.analysis.features import orb_similarity
 from burstd.models import Analysis, Burst, Shot, TimeSource
 from burstd.naming import natural_key
 from burstd.sequences import (
-    SET_MAX_GAP, Link, Shift, classify, exposure_stepped, hashes_alike, link, same_direction, slow_sweep, sweep_step,
-    tracking,
+    SET_MAX_GAP, Link, Shift, classify, continues_step, exposure_stepped, hashes_alike, link, same_direction, slow_sweep,
+    sweep_step, tracking,
 )
 
 Similarity = Callable[[Shot, Shot], float]
@@ -198,18 +198,27 @@ def _sequence(
 ) -> list[list[Shot]]:
     groups: list[list[Shot]] = []
     current: list[Shot] = []
-    pan: Shift | None = None  # the last step of the panorama being swept, when the group is one
+    moving: _Step | None = None  # the last step of the panorama or tracking pan the group is, if any
     for shot in ordered:
-        joined, pan = _joins(current, shot, similarity, threshold, params, links, pan) if current else (False, None)
+        joined, moving = _joins(current, shot, similarity, threshold, params, links, moving) if current else (False, None)
         if joined:
             current.append(shot)
         else:
             if current:
                 groups.append(current)
-            current, pan = [shot], None
+            current, moving = [shot], None
     if current:
         groups.append(current)
     return groups
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """The last step between frames of a group whose view moves: a panorama's, or the background's
+    in a pan following a subject."""
+
+    link: Link
+    shift: Shift
 
 
 def _joins(
@@ -219,9 +228,10 @@ def _joins(
     threshold: float,
     params: GroupingParams,
     links: _LinkMemo,
-    pan: Shift | None,
-) -> tuple[bool, Shift | None]:
-    """Whether `shot` joins the current group, and the panorama step it continues (None: no sweep)."""
+    moving: _Step | None,
+) -> tuple[bool, _Step | None]:
+    """Whether `shot` joins the current group, and the step of the moving view it continues (None:
+    the view does not move)."""
     previous = current[-1]
     within_gap = _gap(previous, shot) <= params.max_gap
     if _lens_cut(previous, shot) or _gap(previous, shot) > SET_MAX_GAP:
@@ -229,6 +239,7 @@ def _joins(
     if not within_gap and not exposure_stepped(previous.analysis, shot.analysis):
         return False, None  # only a bracket's next frame joins across a longer pause: measure nothing
     found = links(previous.analysis, shot.analysis)
+    pan = moving.shift if moving is not None and moving.link is Link.PANORAMA else None
     if found is not None:
         kind, step = found
         if kind is Link.PANORAMA:
@@ -236,11 +247,16 @@ def _joins(
             # frames, the burst's own test decides (below).
             sweeping = pan is not None and same_direction(pan, step)
             if within_gap and (len(current) == 1 or sweeping):
-                return True, step
+                return True, _Step(kind, step)
+        elif kind is Link.TRACKING and pan is None and within_gap:
+            return True, _Step(kind, step)
         elif pan is None and (within_gap or kind is Link.BRACKET):
             return True, None  # a bracket (manual ones may take minutes) or a declared series
     if pan is not None or not within_gap:
         return False, None
+    if moving is not None and continues_step(previous.analysis, shot.analysis, moving.shift):
+        # A pan following a subject: the subject did not show in this pair, the background's step did.
+        return True, moving
     # A pan following a subject drifts away from the burst's first frames: its next frame still joins.
     joins = _similar(current, shot, similarity, threshold, params) or (found is None and tracking(previous.analysis, shot.analysis))
     return joins, None

@@ -127,13 +127,15 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Shot]]:
         case("tracking_pan", tracked)
         # The same at 10 fps with a smaller subject (a fifth of the frame across), a little off aim from
         # frame to frame and motion blurred, the background sliding 6 % a frame over 12 frames (as
-        # far as a slow sweep goes): a burst, however far the background slid.
+        # far as a slow sweep goes): a burst, however far the background slid, even across a frame
+        # where the subject does not show.
         small = motion_blur(frame(flower, dx=0, dy=0, size=(240, 240), blur=0), 5, 0)
         aims = np.random.default_rng(7).integers(-3, 4, size=(12, 2))
         followed = []
         for i, (ax, ay) in enumerate(aims):
             v = view(woods, 0.02 + 0.06 * 1200 / woods.shape[1] * i).copy()
-            v[280 + ay : 520 + ay, 480 + ax : 720 + ax] = small
+            if i != 6:  # in frame 6 the subject is hidden (behind a tree, out of the light)
+                v[280 + ay : 520 + ay, 480 + ax : 720 + ax] = small
             followed.append((v, {"when": T0 + timedelta(seconds=0.1 * i)}))
         case("tracking_pan_small", followed)
         # A subject crossing a still frame, the camera on a tripod: a burst.
@@ -244,6 +246,23 @@ def test_one_frame_sharpest_nearly_everywhere_is_no_focus_stack(cases: dict[str,
     # The same soft frames with a sharp one that is not sharper everywhere: the sharp region moves.
     moving = frames(sharp=2.0)
     assert classify(moving) is Kind.FOCUS_STACK
+
+
+def test_a_weak_crossing_needs_stiller_frames(cases: dict[str, list[Shot]]) -> None:
+    """Frames whose sharp band moves over a sixth of the frame cross weakly, as a moving subject's
+    burst can: a focus stack on a tripod's still frames, a burst on hand-held ones (6 px of shake on
+    900). Two bands each cross clearly: a focus stack on those hand-held frames too."""
+    def sweep(thumbs: list[Analysis], band: int) -> list[Analysis]:
+        rows, cols = 6, 8
+        return [replace(t, grid=(rows, cols), tiles=tuple(3.0 if band * i <= r < band * (i + 1) else 1.0
+                                                          for r in range(rows) for _ in range(cols)))
+                for i, t in enumerate(thumbs)]
+
+    still = [cases["bracket_manual"][1].analysis] * 3
+    handheld = [s.analysis for s in cases["blurred_burst"][:3]]
+    assert classify(sweep(still, band=1)) is Kind.FOCUS_STACK
+    assert classify(sweep(handheld, band=1)) is Kind.BURST
+    assert classify(sweep(handheld, band=2)) is Kind.FOCUS_STACK
 
 
 @needs_shared
