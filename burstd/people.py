@@ -5,7 +5,8 @@ eyelid gap over eye width, and its own open/closed call made with one global thr
 frames of one burst are put side by side:
 
 - **People.** A person is the same face position from frame to frame. The hand-held shift between
-  frames is taken out first (`subject.frame_shifts`), then a face joins the person whose face in the
+  frames is taken out first (`subject.frame_shifts`; or not, when the face stayed where it was in the
+  frame: a shift measured on a moving subject can be wrong), then a face joins the person whose face in the
   previous frames is nearest, when its centre lies within `MATCH_DISTANCE` of that face's size and the
   two sizes differ by less than `MATCH_SIZE`. The burst's people are those seen in at least half of
   its frames, with a face at least `MAIN_SIZE` of the largest person's: a passer-by in one frame, or
@@ -168,6 +169,13 @@ def _distance(a: Face, shot_a: Shot, shift_a: tuple[float, float],
     size_a, size_b = _size(a), _size(b)
     if min(size_a, size_b) <= 0 or max(size_a, size_b) >= MATCH_SIZE * min(size_a, size_b):
         return None
-    (xa, ya), (xb, yb) = _centre(a, shot_a, shift_a), _centre(b, shot_b, shift_b)
-    distance = math.hypot(xa - xb, ya - yb) / ((size_a + size_b) / 2)
+    # Where they are with the frames' shifts taken out, or where they are in the frame: a shift
+    # measured on a moving subject (or a flash) can be wrong, and a face that stayed at its place in
+    # the frame is the same person's (the camera rarely moves another face exactly there).
+    distance = min(_apart(_centre(a, shot_a, shift_a), _centre(b, shot_b, shift_b)),
+                   _apart(_centre(a, shot_a, (0.0, 0.0)), _centre(b, shot_b, (0.0, 0.0)))) / ((size_a + size_b) / 2)
     return distance if distance <= MATCH_DISTANCE else None
+
+
+def _apart(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return math.hypot(a[0] - b[0], a[1] - b[1])
