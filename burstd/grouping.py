@@ -26,7 +26,7 @@ from burstd.models import Analysis, Burst, Shot, TimeSource
 from burstd.naming import natural_key
 from burstd.sequences import (
     SET_MAX_GAP, Link, Shift, classify, continues_step, exposure_stepped, hashes_alike, link, same_direction, slow_sweep,
-    sweep_step, tracking,
+    same_view, sweep_step, tracking,
 )
 
 Similarity = Callable[[Shot, Shot], float]
@@ -257,9 +257,13 @@ def _joins(
     if moving is not None and continues_step(previous.analysis, shot.analysis, moving.shift):
         # A pan following a subject: the subject did not show in this pair, the background's step did.
         return True, moving
-    # A pan following a subject drifts away from the burst's first frames: its next frame still joins.
-    joins = _similar(current, shot, similarity, threshold, params) or (found is None and tracking(previous.analysis, shot.analysis))
-    return joins, None
+    if _similar(current, shot, similarity, threshold, params):
+        return True, None
+    # Hashes are not the whole story: a burst's heavily blurred frame, or a quick reshoot a few %
+    # reframed, shows the same view; a pan following a subject drifts away from the burst's first
+    # frames, its next frame still joins.
+    a, b = previous.analysis, shot.analysis
+    return found is None and (same_view(a, b) or tracking(a, b)), None
 
 
 def _merge_sweeps(groups: list[list[Shot]], params: GroupingParams) -> list[list[Shot]]:

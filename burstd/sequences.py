@@ -56,6 +56,16 @@ SAME_EDGES = 0.45
 SAME_MOMENT = 0.8
 # A shift beyond this share of the frame is not the same framing.
 SAME_FRAMING_SHIFT = 0.06
+# The same view (`same_view`): frames whose hashes differ (a heavily blurred frame, a reshoot
+# reframed by a few %) but whose content matches after a shift of at most SAME_VIEW_SHIFT with a
+# correlation of SAME_VIEW_MATCH or more, at one exposure, are one moment. On the benchmark cards:
+# consecutive frames of bursts and quick reshoots cut by the hash test 0.75-0.96 (shifts 0.01-0.08);
+# a wrong shift between different scenes rarely above 0.45.
+SAME_VIEW_SHIFT = 0.1
+SAME_VIEW_MATCH = 0.7
+# ... and at most this far apart in exposure: a reshoot is re-metered (by 1/3 or 2/3 of a stop); a
+# bracket's steps are larger, and its frames, the same framing, are linked as a bracket before this.
+SAME_VIEW_STOPS = 1.0
 # A panorama's steps: a shift of this share of the frame (at 85 % the overlap is too thin to trust).
 PAN_MIN_SHIFT = 0.15
 PAN_MAX_SHIFT = 0.85
@@ -427,6 +437,20 @@ def same_exposure(a: Analysis, b: Analysis, ta: np.ndarray, tb: np.ndarray, shif
         oa, ob = _overlap(ta, tb, round(shift.dx * ta.shape[1]), round(shift.dy * ta.shape[0]))
         said = measured_stops(oa.astype(np.uint8), ob.astype(np.uint8))
     return abs(said) <= PAN_MAX_STOPS
+
+
+def same_view(a: Analysis, b: Analysis) -> bool:
+    """Whether b shows a's view again, give or take a few % of reframing, at about one exposure: a
+    frame of the same burst the hash test let go (heavy blur changes the hashes), or a quick reshoot."""
+    ta, tb = thumbs(a, b)
+    if ta is None or tb is None:
+        return False
+    # The pixels, not EXIF: what matters is whether the frames look alike, and a bracket whose EXIF
+    # and pixels agree was linked as one before this is asked.
+    if abs(measured_stops(ta, tb)) >= SAME_VIEW_STOPS:
+        return False
+    shift = pair_shift(a, b)
+    return shift.size <= SAME_VIEW_SHIFT and shift.match >= SAME_VIEW_MATCH
 
 
 def tracking(a: Analysis, b: Analysis) -> bool:

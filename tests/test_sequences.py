@@ -32,7 +32,7 @@ needs_shared = pytest.mark.skipif(not WIDE.is_file(), reason="needs ../shared/ph
 
 
 def write(path: Path, rgb: np.ndarray, *, when: datetime | None, shutter: float = 1 / 250,
-          bias: float | None = 0.0) -> Path:
+          bias: float | None = 0.0, iso: int = 100) -> Path:
     """A JPEG with a camera's EXIF: time, body, lens, shutter, aperture, ISO and exposure bias
     (no EXIF at all when `when` is None)."""
     exif = Image.Exif()
@@ -40,7 +40,7 @@ def write(path: Path, rgb: np.ndarray, *, when: datetime | None, shutter: float 
         exif[271], exif[272] = "NIKON CORPORATION", "NIKON Z 6_2"
         sub = exif.get_ifd(0x8769)
         sub[42033], sub[42036] = "6012345", "NIKKOR Z 24-70mm f/4 S"
-        sub[33434], sub[33437], sub[34855] = shutter, 8.0, 100
+        sub[33434], sub[33437], sub[34855] = shutter, 8.0, iso
         if bias is not None:
             sub[37380] = bias
         sub[36867] = when.strftime("%Y:%m:%d %H:%M:%S")
@@ -100,6 +100,16 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Shot]]:
     # stack's frames), on a steady hand: a burst.
     case("shaken_burst", [(motion_blur(jitter(seed=i), length, angle), {"when": T0 + timedelta(seconds=0.1 * i)})
                           for i, (length, angle) in enumerate(((0, 0), (9, 0), (9, 90), (15, 45), (5, 135), (9, 60)))])
+    # A second take 3 s later, reframed by 7 % and re-metered by 2/3 of a stop (at auto ISO, the EXIF
+    # says ISO 100 then 3200): one burst, whatever the hashes say.
+    case("reshoot_remetered", [(exposure(frame(flower, dx=dx, dy=dy, size=(900, 600), blur=0), ev),
+                                {"when": T0 + timedelta(seconds=s), "shutter": 1 / 250, "iso": iso})
+                               for dx, dy, s, ev, iso in ((0, 0, 0.0, 0.0, 100), (3, -2, 0.1, 0.0, 100),
+                                                          (-2, 2, 0.2, 0.0, 100), (60, 30, 3.2, 0.67, 3200),
+                                                          (62, 28, 3.3, 0.67, 3200))])
+    # A hand-held burst with one frame badly shaken (an 81-px streak): one burst.
+    case("one_frame_shaken", [(motion_blur(jitter(seed=i), length, 30), {"when": T0 + timedelta(seconds=0.1 * i)})
+                              for i, length in enumerate((0, 0, 81, 0, 0))])
     # The same scene reshot a few seconds later, framed a little differently: a burst.
     case("reshoot", [(frame(flower, dx=dx, dy=dy, size=(900, 600), blur=0), {"when": T0 + timedelta(seconds=s)})
                      for dx, dy, s in ((0, 0, 0.0), (4, -3, 0.1), (40, 25, 4.0), (44, 22, 4.1))])
@@ -170,6 +180,8 @@ def kinds(shots: list[Shot], params: GroupingParams = GroupingParams()) -> list[
     ("ae_drift", [("burst", 5)]),
     ("blurred_burst", [("burst", 5)]),
     ("shaken_burst", [("burst", 6)]),
+    ("reshoot_remetered", [("burst", 5)]),
+    ("one_frame_shaken", [("burst", 5)]),
 ])
 def test_brackets_and_their_look_alikes(cases: dict[str, list[Shot]], name: str, expected: list) -> None:
     assert kinds(cases[name]) == expected
