@@ -30,7 +30,7 @@ REGION_WORDS: dict[RegionKind, str] = {
     RegionKind.FACES: "on the faces",
     RegionKind.FOCUS_POINT: "at the camera's focus point",
     RegionKind.MOVING_SUBJECT: "on the moving subject",
-    RegionKind.SHARPEST_TILES: "where the burst is sharpest",
+    RegionKind.SHARPEST_TILES: "over the burst's sharpest quarter of the frame",
 }
 
 
