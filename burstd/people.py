@@ -19,6 +19,11 @@ frames of one burst are put side by side:
   Between the two, the model's call stands. The comparison needs a reference the eye model itself
   called open (in any frame of the burst); without one (a single shot, or a person whose eyes the
   model found closed everywhere) the model's own call stands.
+- **Small faces.** A person whose face is under `SMALL_FACE_PX` across in the analysed pixels (the
+  median over the burst) has eyes of about 12 px, too few for one global threshold: the readings run
+  low and jump with the frame's blur. Their eyes are judged against their own most open frame alone,
+  whatever the model called them: closed only below `SMALL_CLOSED_RATIO` of it (a clear blink),
+  open from it.
 """
 
 from __future__ import annotations
@@ -46,6 +51,15 @@ CLOSED_RATIO = 0.5
 # real faces pasted in bursts, python -m tests.bench.people): a blink is 0.4 to 0.5 of the same
 # person's open frames, a squint kept through the burst 0.7 or more.
 SQUINT_RATIO = 0.7
+# A face narrower than this in the analysed (reduced) pixels is small: YuNet's box is about 2.2 eye
+# spans wide and an eye about half a span, so its eyes are under 12 px. On the people benchmark's group
+# portrait (faces 45-56 px across in the analysed pixels), a smiling face with open eyes read
+# 0.10-0.19 in its sharp frames and 0.22-0.27 in its soft ones: 0.38-0.69 of its most open frame, where
+# a blink of a larger face is 0.4-0.5. The benchmark's single faces, 60 px and more, read steadily.
+SMALL_FACE_PX = 56
+# A small face's eyes are closed below this share of the same person's most open frame: a clear blink
+# (closed lids read about 0.05-0.15 against 0.25-0.35 open), under the 0.38 that open eyes fell to.
+SMALL_CLOSED_RATIO = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +144,7 @@ def judge_eyes(shots: Sequence[Shot], shifts: Sequence[tuple[float, float]]) -> 
     for person in everyone:
         for i, (face, j) in enumerate(zip(person.faces, person.indices, strict=True)):
             if face is not None and j is not None:
-                judged[i, j] = replace(face, eyes=_relative_state(face, person))
+                judged[i, j] = replace(face, eyes=_relative_state(face, person, _small(person, shots)))
     faces = tuple(tuple(judged[i, j] for j in range(len(s.analysis.faces))) for i, s in enumerate(shots))
     states = [[None if j is None else judged[i, j].eyes for i, j in enumerate(p.indices)] for p in main]
     closed = tuple(any(p[i] is EyeState.CLOSED for p in states) for i in range(len(shots)))
@@ -138,7 +152,7 @@ def judge_eyes(shots: Sequence[Shot], shifts: Sequence[tuple[float, float]]) -> 
     return EyeVerdict(main, faces, closed, all_open)
 
 
-def _relative_state(face: Face, person: Person) -> EyeState:
+def _relative_state(face: Face, person: Person, small: bool) -> EyeState:
     opennesses = [f.openness for f in person.faces if f is not None and f.openness is not None]
     reference_seen = any(f is not None and f.eyes is EyeState.OPEN for f in person.faces)
     if face.openness is None or not opennesses or not reference_seen:
@@ -147,9 +161,24 @@ def _relative_state(face: Face, person: Person) -> EyeState:
     if reference <= 0:
         return face.eyes
     ratio = face.openness / reference
+    if small:
+        return EyeState.CLOSED if ratio < SMALL_CLOSED_RATIO else EyeState.OPEN
     if face.eyes is EyeState.CLOSED:
         return EyeState.OPEN if ratio >= SQUINT_RATIO else EyeState.CLOSED
     return EyeState.CLOSED if ratio < CLOSED_RATIO else EyeState.OPEN
+
+
+def _small(person: Person, shots: Sequence[Shot]) -> bool:
+    """Whether the person's face (the median over the burst) is under `SMALL_FACE_PX` across in the
+    pixels its eyes were read on: the reduced decode, whose factor ends `Analysis.source` ("jpeg/4";
+    none named: the stored pixels)."""
+    widths = sorted(f.box[2] / _reduced(s) for f, s in zip(person.faces, shots, strict=True) if f is not None)
+    return bool(widths) and widths[len(widths) // 2] < SMALL_FACE_PX
+
+
+def _reduced(shot: Shot) -> int:
+    _, _, factor = shot.analysis.source.rpartition("/")
+    return int(factor) if factor.isdigit() and int(factor) > 0 else 1
 
 
 def _size(face: Face) -> float:

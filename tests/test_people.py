@@ -153,6 +153,31 @@ def test_eyes_are_judged_against_the_same_persons_most_open_frame(handheld, mode
     assert verdict.closed == tuple(j is CLOSED for j in judged)
 
 
+@pytest.mark.parametrize(
+    ("width", "model", "openness", "judged"),
+    [
+        # A small smiling face (100 px of 960, 50 in the analysed pixels): read low in its sharp frames
+        # and more open in a soft one, 0.6 of it is no blink.
+        (100, (CLOSED, CLOSED, CLOSED, OPEN), (0.17, 0.16, 0.18, 0.27), (OPEN, OPEN, OPEN, OPEN)),
+        # ... nor is 0.37 of it, as open eyes of small faces read that low too;
+        (100, (OPEN, OPEN, CLOSED, OPEN), (0.30, 0.28, 0.11, 0.29), (OPEN, OPEN, OPEN, OPEN)),
+        # ... a clear blink is.
+        (100, (OPEN, OPEN, CLOSED, OPEN), (0.30, 0.28, 0.06, 0.29), (OPEN, OPEN, CLOSED, OPEN)),
+        # The same readings on a large face: the model's calls stand (0.6 is no squint there).
+        (300, (CLOSED, CLOSED, CLOSED, OPEN), (0.17, 0.16, 0.18, 0.27), (CLOSED, CLOSED, CLOSED, OPEN)),
+    ],
+)
+def test_a_small_face_is_judged_against_its_own_most_open_frame_alone(handheld, width, model, openness, judged) -> None:
+    shots, offsets = handheld
+    assert shots[0].analysis.source == "jpeg/2"
+    box = (FACE[0], FACE[1], width, round(width * 1.25))
+    frames = [with_faces(s, face(moved(box, -dx, -dy), e, o)) for s, (dx, dy), e, o in
+              zip(shots, offsets, model, openness, strict=True)]
+    verdict = judge_eyes(frames, frame_shifts(frames))
+    assert tuple(f[0].eyes for f in verdict.faces) == judged
+    assert verdict.closed == tuple(j is CLOSED for j in judged)
+
+
 def test_a_passer_by_and_a_small_face_far_behind_decide_nothing(handheld) -> None:
     shots, offsets = handheld
     frames = []

@@ -21,7 +21,7 @@ from PIL import Image
 
 from burstd.analysis.analyse import analyse_file
 from burstd.grouping import GroupingParams, group_bursts, regroup
-from burstd.models import Analysis, Declared, Kind, Shot, TimeSource
+from burstd.models import Analysis, Declared, Face, Kind, Shot, TimeSource
 from burstd.sequences import Link, classify, declared_link, link
 from tests.bench.render import exposure, motion_blur
 from tests.photos import DATA, SHARED, frame, load_rgb
@@ -240,6 +240,23 @@ def test_a_sharp_region_that_moves_with_the_content_is_no_focus_stack(cases: dic
     moving = [s.analysis for s in cases["moving_subject"][:5]]
     assert classify(sweep(still)) is Kind.FOCUS_STACK
     assert classify(sweep(moving)) is Kind.BURST
+
+
+def test_a_face_in_every_frame_is_no_focus_stack(cases: dict[str, list[Shot]]) -> None:
+    """A portrait burst whose focus wavers between the face and the background crosses as a focus
+    stack does; a person's face in every frame makes it a burst (a tiny face does not)."""
+    rows, cols = 6, 8
+    still = cases["bracket_manual"][2].analysis
+    sweep = [replace(still, grid=(rows, cols), tiles=tuple(5.0 if r in (i, i + 1) else 1.0 for r in range(rows) for _ in range(cols)))
+             for i in range(5)]
+    assert classify(sweep) is Kind.FOCUS_STACK
+    side = max(still.width, still.height)
+
+    def with_face(share: float) -> list[Analysis]:
+        return [replace(a, faces=(Face((100, 100, round(share * side), round(share * side)), 0.9),)) for a in sweep]
+
+    assert classify(with_face(0.1)) is Kind.BURST
+    assert classify(with_face(0.02)) is Kind.FOCUS_STACK
 
 
 def test_one_frame_sharpest_nearly_everywhere_is_no_focus_stack(cases: dict[str, list[Shot]]) -> None:
