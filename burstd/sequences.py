@@ -351,7 +351,9 @@ def pair_shift(a: Analysis, b: Analysis) -> Shift:
     """`measure_shift` of two analyses' thumbnails, remembered for the last few pairs: grouping asks
     for a pair's shift when linking, when merging sweeps and when classifying."""
     ta, tb = thumbs(a, b)
-    return NO_SHIFT if ta is None or tb is None else measure_shift(ta, tb)
+    if ta is None or tb is None:
+        return NO_SHIFT
+    return _shift_between(_thumb_spectrum(a.thumb, a.thumb_size), _thumb_spectrum(b.thumb, b.thumb_size))
 
 
 def measure_shift(ta: np.ndarray, tb: np.ndarray, candidates: int = SHIFT_CANDIDATES) -> Shift:
@@ -359,18 +361,44 @@ def measure_shift(ta: np.ndarray, tb: np.ndarray, candidates: int = SHIFT_CANDID
     exposure does not matter; zero-padded so that shifts up to the whole frame do not wrap around). The strongest few peaks are each checked by the correlation of
     the overlap they imply, and the best checked one wins: with a thin overlap, the highest peak of
     the phase correlation is often not the true shift."""
+    return _shift_between(_spectrum(ta), _spectrum(tb), candidates)
+
+
+@dataclass(frozen=True, slots=True)
+class _Spectrum:
+    """A thumbnail equalised, and the DFT of it tapered and zero-padded: `measure_shift`'s view of one
+    frame, the same whichever pair the frame is in."""
+
+    equalised: np.ndarray
+    dft: np.ndarray
+
+
+def _spectrum(t: np.ndarray) -> _Spectrum:
+    equalised = cv2.equalizeHist(t)
+    spectrum = cv2.dft(_padded(equalised), flags=cv2.DFT_COMPLEX_OUTPUT)
+    equalised.flags.writeable = spectrum.flags.writeable = False  # shared by the cache below
+    return _Spectrum(equalised, spectrum)
+
+
+@lru_cache(maxsize=8)
+def _thumb_spectrum(thumb: bytes, size: tuple[int, int]) -> _Spectrum:
+    """`_spectrum` of an analysis' thumbnail, remembered for the last few: grouping measures a frame
+    against the frame before it and the frame after it (a third of the work of a shift)."""
+    return _spectrum(thumb_array(thumb, size))
+
+
+def _shift_between(a: _Spectrum, b: _Spectrum, candidates: int = SHIFT_CANDIDATES) -> Shift:
+    """`measure_shift` from the two frames' spectra."""
+    ta, tb = a.equalised, b.equalised
     h, w = ta.shape
-    ta, tb = cv2.equalizeHist(ta), cv2.equalizeHist(tb)
-    fa = cv2.dft(_padded(ta), flags=cv2.DFT_COMPLEX_OUTPUT)
-    fb = cv2.dft(_padded(tb), flags=cv2.DFT_COMPLEX_OUTPUT)
-    cross = cv2.mulSpectrums(fb, fa, 0, conjB=True)
+    cross = cv2.mulSpectrums(b.dft, a.dft, 0, conjB=True)
     cross /= np.maximum(cv2.magnitude(cross[..., 0], cross[..., 1]), 1e-9)[..., None]
     surface = cv2.GaussianBlur(cv2.idft(cross, flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE), (3, 3), 0)
     peaks = np.flatnonzero((surface == cv2.dilate(surface, np.ones((5, 5), np.uint8))) & (surface > 0))
     strongest = peaks[np.argsort(surface.ravel()[peaks])[::-1][:candidates]]
     best = NO_SHIFT
     for index in strongest:
-        y, x = np.unravel_index(index, surface.shape)
+        y, x = divmod(int(index), surface.shape[1])
         dy = int(y - surface.shape[0] if y > surface.shape[0] // 2 else y)
         dx = int(x - surface.shape[1] if x > surface.shape[1] // 2 else x)
         match = overlap_match(ta, tb, dx, dy)
@@ -412,7 +440,8 @@ def overlap_match(ta: np.ndarray, tb: np.ndarray, dx: int, dy: int, min_share: f
     a, b = _overlap(ta, tb, dx, dy)
     if a.size < min_share * ta.size:
         return 0.0
-    a, b = a - a.mean(), b - b.mean()
+    a -= a.mean()  # in place: `_overlap` made copies
+    b -= b.mean()
     denominator = math.sqrt(float((a * a).sum() * (b * b).sum()))
     return float((a * b).sum() / denominator) if denominator > 0 else 0.0
 

@@ -17,10 +17,21 @@ import numpy as np
 import pytest
 
 from burstd.analysis.analyse import analyse_file
-from burstd.models import Burst, Declared, EyeState, Face, Kind, PickReason, RegionKind, ScanSettings, Shot
+from burstd.analysis.features import thumb_array
+from burstd.models import (
+    Burst,
+    Declared,
+    EyeState,
+    Face,
+    Kind,
+    PickReason,
+    RegionKind,
+    ScanSettings,
+    Shot,
+)
 from burstd.people import judge_eyes
 from burstd.ranking import rate_burst
-from burstd.subject import frame_shifts, moving_tiles
+from burstd.subject import _median_frames, frame_shifts, moving_tiles
 from burstd.tagging import EYES_CLOSED_TAG, PICK_TAG, sidecar_fields
 from burstd.wording import pick_why
 from tests.photos import DATA, frame, load_rgb, write_jpeg
@@ -304,6 +315,18 @@ def test_a_burst_longer_than_opencvs_channel_limit_is_measured(moving_subject) -
     assert len(rated.members) == 150
     assert rated.members[0].shot.primary.name.startswith("DSC_0003_")
     assert {m.region.kind for m in rated.members} == {RegionKind.MOVING_SUBJECT}
+
+
+@pytest.mark.parametrize("count", range(1, 9))
+def test_the_background_median_is_numpys_to_the_bit(moving_subject, count: int) -> None:
+    # `_median_frames` stands in for np.median over the aligned frames: the same values, ties and
+    # even counts (the mean of the two middle values) included.
+    thumbs = [thumb_array(s.analysis.thumb, s.analysis.thumb_size).astype(np.float32) for s in moving_subject]
+    # Odd frames coarse (many ties between frames), even frames the thumbnails' own values.
+    frames = [np.round(thumbs[k % 5] / 32) + k % 3 if k % 2 else thumbs[k % 5] / 255 for k in range(count)]
+    expected = np.median(np.stack(frames), axis=0)
+    found = _median_frames(frames)
+    assert found.dtype == expected.dtype and np.array_equal(found, expected)
 
 
 def test_a_handheld_burst_without_a_moving_subject_is_measured_as_before(handheld) -> None:

@@ -22,7 +22,7 @@ from PIL import Image
 from burstd.analysis.analyse import analyse_file
 from burstd.grouping import GroupingParams, group_bursts, regroup
 from burstd.models import Analysis, Declared, Face, Kind, Shot, TimeSource
-from burstd.sequences import Link, classify, declared_link, link
+from burstd.sequences import Link, classify, declared_link, link, measure_shift, pair_shift, thumbs
 from tests.bench.render import exposure, motion_blur
 from tests.photos import DATA, SHARED, frame, load_rgb
 
@@ -364,3 +364,16 @@ def test_a_group_of_one_is_a_burst_and_frames_without_thumbnails_link_to_nothing
     bare = Analysis(0, 0, 0.0, TimeSource.EXIF)
     assert classify([bare]) is Kind.BURST
     assert link(bare, bare) is None
+
+
+def test_shifts_measured_from_remembered_spectra_are_measured_anew(cases: dict[str, list[Shot]]) -> None:
+    # `pair_shift` reuses each thumbnail's spectrum for both of its pairs (and out of order here):
+    # the shifts must be those `measure_shift` finds from the thumbnails themselves.
+    frames = [s.analysis for name in ("pan_wide", "tracking_pan", "bracket_noexif", "reshoot") if name in cases
+              for s in cases[name]]
+    pairs = list(zip(frames, frames[1:])) + list(zip(frames[::2], frames[1::2]))[::-1]
+    pair_shift.cache_clear()
+    for a, b in pairs:
+        ta, tb = thumbs(a, b)
+        assert ta is not None and tb is not None
+        assert pair_shift(a, b) == measure_shift(ta, tb)
