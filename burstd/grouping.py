@@ -52,6 +52,12 @@ class GroupingParams:
     threshold: float | None = None  # None: adapt to the data
     max_gap: float = 30.0
 
+    @property
+    def sees_views(self) -> bool:
+        """Whether a burst may also take frames by their view (`same_view`, a pan following a
+        subject), not by similarity alone: not when the photographer set the similarity (`-d`)."""
+        return self.threshold is None
+
 
 def hash_pair_similarity(a: Shot, b: Shot) -> float:
     """Mean of pHash and dHash similarity: pHash sees layout, dHash sees edges."""
@@ -248,13 +254,14 @@ def _joins(
             sweeping = pan is not None and same_direction(pan, step)
             if within_gap and (len(current) == 1 or sweeping):
                 return True, _Step(kind, step)
-        elif kind is Link.TRACKING and pan is None and within_gap:
-            return True, _Step(kind, step)
+        elif kind is Link.TRACKING:
+            if pan is None and within_gap and params.sees_views:
+                return True, _Step(kind, step)
         elif pan is None and (within_gap or kind is Link.BRACKET):
             return True, None  # a bracket (manual ones may take minutes) or a declared series
     if pan is not None or not within_gap:
         return False, None
-    if moving is not None and continues_step(previous.analysis, shot.analysis, moving.shift):
+    if moving is not None and params.sees_views and continues_step(previous.analysis, shot.analysis, moving.shift):
         # A pan following a subject: the subject did not show in this pair, the background's step did.
         return True, moving
     if _similar(current, shot, similarity, threshold, params):
@@ -263,7 +270,7 @@ def _joins(
     # reframed, shows the same view; a pan following a subject drifts away from the burst's first
     # frames, its next frame still joins.
     a, b = previous.analysis, shot.analysis
-    return found is None and (same_view(a, b) or tracking(a, b)), None
+    return params.sees_views and found is None and (same_view(a, b) or tracking(a, b)), None
 
 
 def _merge_sweeps(groups: list[list[Shot]], params: GroupingParams) -> list[list[Shot]]:

@@ -277,6 +277,12 @@ def test_one_frame_sharpest_nearly_everywhere_is_no_focus_stack(cases: dict[str,
     assert classify(moving) is Kind.FOCUS_STACK
 
 
+def test_a_similarity_the_photographer_sets_decides_bursts_alone(cases: dict[str, list[Shot]]) -> None:
+    # The re-metered reshoot joins its burst by its view; with `-d` set, by similarity alone.
+    assert kinds(cases["reshoot_remetered"]) == [("burst", 5)]
+    assert len(kinds(cases["reshoot_remetered"], GroupingParams(threshold=0.999))) > 1
+
+
 def test_a_weak_crossing_needs_stiller_frames(cases: dict[str, list[Shot]]) -> None:
     """Frames whose sharp band moves over a sixth of the frame cross weakly, as a moving subject's
     burst can: a focus stack on a tripod's still frames, a burst on hand-held ones (6 px of shake on
