@@ -124,14 +124,24 @@ def subject_region(tiles: np.ndarray, share: float = REGION_SHARE) -> np.ndarray
 
 def burst_scores(shots: Sequence[Shot]) -> list[float]:
     """A sharpness score per shot, comparable within this burst only (higher is sharper)."""
+    return sharpest_tiles(shots)[0]
+
+
+def sharpest_tiles(shots: Sequence[Shot]) -> tuple[list[float], list[tuple[float, float, float, float] | None]]:
+    """`burst_scores`, and per frame the bounding box of the tiles they were measured on (None
+    where the frames' grids differ)."""
     grids = [s.analysis.tiles for s in shots]
     if not grids or any(len(g) == 0 for g in grids) or len({len(g) for g in grids}) != 1:
         # Mixed grids can only happen across differently shaped files; fall back to each
         # frame's own sharpest region.
-        return [_own_region_score(g) for g in grids]
+        return [_own_region_score(g) for g in grids], [None] * len(shots)
     tiles = np.asarray(grids, dtype=np.float64)
     region = subject_region(tiles)
-    return [float(v) for v in tiles[:, region].mean(axis=1)]
+    scores = [float(v) for v in tiles[:, region].mean(axis=1)]
+    rows, cols = shots[0].analysis.grid
+    if len({s.analysis.grid for s in shots}) != 1 or rows * cols != len(grids[0]):
+        return scores, [None] * len(shots)
+    return scores, [tiles_box(region, rows, cols)] * len(shots)
 
 
 def rate_burst(
@@ -187,7 +197,8 @@ def _measure(burst: Burst, people: Sequence[Person], shifts: Sequence[tuple[floa
     """Each frame's sharpness, where it was measured, and that region per frame."""
     measured = measure_subject(burst.shots, people, shifts, moving=burst.kind is Kind.BURST)
     if measured is None:
-        return burst_scores(burst.shots), RegionKind.SHARPEST_TILES, _sharpest_boxes(burst.shots)
+        scores, boxes = sharpest_tiles(burst.shots)
+        return scores, RegionKind.SHARPEST_TILES, boxes
     return list(measured.scores), measured.kind, list(measured.boxes)
 
 
@@ -199,18 +210,6 @@ def _pick_reason(scores: Sequence[float], order: Sequence[int], demoted: Sequenc
     return PickReason.SHARPEST
 
 
-def _sharpest_boxes(shots: Sequence[Shot]) -> list[tuple[float, float, float, float] | None]:
-    """The bounding box of the region `burst_scores` measured, per frame."""
-    grids = [s.analysis.tiles for s in shots]
-    if not grids or any(len(g) == 0 for g in grids) or len({s.analysis.grid for s in shots}) != 1:
-        return [None] * len(shots)
-    rows, cols = shots[0].analysis.grid
-    if rows * cols != len(grids[0]):
-        return [None] * len(shots)
-    region = subject_region(np.asarray(grids, dtype=np.float64))
-    return [tiles_box(region, rows, cols)] * len(shots)
-
-
 def kept_whole(burst: Burst, sets: SetPolicy) -> bool:
     """Whether a group is a set kept whole: rated alike, no pick, no reject (`rate_set`)."""
     return burst.kind is not Kind.BURST and len(burst.shots) > 1 and sets is SetPolicy.KEEP
@@ -220,8 +219,7 @@ def rate_set(burst: Burst, *, rating: int) -> RatedBurst:
     """Every frame of a set kept whole gets `rating`; members stay in shooting order, each ranked by
     its place in it. Scores are still each frame's sharpness relative to the set's sharpest, for the
     review page and --json; they decide nothing here."""
-    scores = burst_scores(burst.shots)
-    boxes = _sharpest_boxes(burst.shots)
+    scores, boxes = sharpest_tiles(burst.shots)
     best = max(scores) if scores else 0.0
     members = tuple(
         RatedShot(shot, position, score / best if best > 0 else 1.0, rating,

@@ -171,8 +171,8 @@ def link(a: Analysis, b: Analysis) -> tuple[Link, Shift] | None:
     ta, tb = thumbs(a, b)
     if ta is None or tb is None:
         return None
-    if hashes_alike(a, b) >= SAME_MOMENT and not exposure_stepped(a, b):
-        return None  # one moment at one exposure: a burst's frames (and no shift to measure)
+    if one_moment(a, b):
+        return None  # a burst's frames: no shift to measure
     shift = pair_shift(a, b)
     if is_bracket_step(a, b, ta, tb, shift):
         return Link.BRACKET, shift
@@ -181,6 +181,11 @@ def link(a: Analysis, b: Analysis) -> tuple[Link, Shift] | None:
     if tracking_step(a, b, ta, tb, shift):
         return Link.TRACKING, shift
     return None
+
+
+def one_moment(a: Analysis, b: Analysis) -> bool:
+    """Frames whose hashes say one moment at one exposure: `link` measures nothing between them."""
+    return hashes_alike(a, b) >= SAME_MOMENT and not exposure_stepped(a, b)
 
 
 def hashes_alike(a: Analysis, b: Analysis) -> float:
@@ -491,7 +496,10 @@ def same_view(a: Analysis, b: Analysis) -> bool:
 
 def tracking(a: Analysis, b: Analysis) -> bool:
     """`tracking_step` for two frames `link` took for one moment (their hashes alike): grouping asks
-    when such a frame is too far from the burst as a whole, the background having slid on."""
+    when such a frame is too far from the burst as a whole, the background having slid on. Any other
+    pair `link` measured already, its answer stands."""
+    if not one_moment(a, b):
+        return False
     ta, tb = thumbs(a, b)
     return ta is not None and tb is not None and tracking_step(a, b, ta, tb, pair_shift(a, b))
 
