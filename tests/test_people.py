@@ -142,10 +142,16 @@ def test_a_face_that_stayed_in_place_is_matched_whatever_shift_was_measured(hand
         # A blink: the model agrees.
         ((OPEN, OPEN, CLOSED, OPEN), (0.31, 0.29, 0.05, 0.30), (OPEN, OPEN, CLOSED, OPEN)),
         # A squint kept through the burst: one global threshold (0.2, say) calls half of it closed;
-        # against the person's own most open frame, every frame is open.
-        ((CLOSED, OPEN, CLOSED, OPEN), (0.16, 0.21, 0.15, 0.20), (OPEN, OPEN, OPEN, OPEN)),
-        # A small face, whose openness runs low: the blink is still a fifth of the open frames'.
-        ((CLOSED, OPEN, CLOSED, CLOSED), (0.17, 0.22, 0.04, 0.18), (OPEN, OPEN, CLOSED, OPEN)),
+        # against the person's own most open frame (readings vary by up to 15 %), every frame is open.
+        ((CLOSED, OPEN, CLOSED, OPEN), (0.18, 0.21, 0.185, 0.20), (OPEN, OPEN, OPEN, OPEN)),
+        # A closed eye reading high (0.182) beside a narrow-eyed person's open frames (the people
+        # benchmark, seed 3): three quarters of the open gap is no squint.
+        ((CLOSED, OPEN, CLOSED, OPEN), (0.182, 0.239, 0.23, 0.236), (CLOSED, OPEN, OPEN, OPEN)),
+        # Narrow eyes all read just under the model's threshold, the blink clearly lower (seed 2): the
+        # most open frame is a reference all the same.
+        ((CLOSED, CLOSED, CLOSED, CLOSED), (0.151, 0.23, 0.219, 0.233), (CLOSED, OPEN, OPEN, OPEN)),
+        # Narrow eyes, read low in every frame: the blink is still a fifth of the open frames'.
+        ((CLOSED, OPEN, CLOSED, CLOSED), (0.19, 0.22, 0.04, 0.2), (OPEN, OPEN, CLOSED, OPEN)),
         # The model called a half-closed eye open: less than half the person's own open gap is closed.
         ((OPEN, OPEN, OPEN, OPEN), (0.30, 0.32, 0.12, 0.31), (OPEN, OPEN, CLOSED, OPEN)),
         # A blink the model saw, at the model's own scale (closed lids read about 0.15): a half of the

@@ -23,7 +23,7 @@ from importlib import resources
 import cv2
 import numpy as np
 
-from burstd.analysis.features import region_focus
+from burstd.analysis.features import halve_towards, region_focus
 from burstd.models import EyeState, Face
 
 MODELS = "models"
@@ -55,6 +55,11 @@ NMS_THRESHOLD = 0.3
 MAX_EYE_FACES = 5
 # An eye narrower than this in the reduced decode has too few pixels for its lids to be placed.
 MIN_EYE_PX = 6.0
+# A face cut by the frame's edge still gets eye landmarks from YuNet, placed beyond the edge: the
+# astronaut of the 24 MP card, framed from the nose down, had them 7 px above the frame, and the mesh
+# then read her mouth as eyes ("closed" in half the frames). Each eye's centre must lie at least
+# this share of the eyes' span inside the frame (an eye is about half a span wide) to be read.
+EYE_EDGE_MARGIN = 0.25
 # Openness (eyelid gap over eye width) below which an eye counts as closed; chosen on half of the
 # real eyes_dev crops (the even-numbered: 0.965 right, 3.5 % of open eyes called closed; 0.24 is as
 # accurate there but calls 4 % open) and checked on the other half (python -m tests.bench.faces).
@@ -183,16 +188,13 @@ def detect(view: np.ndarray, long_side: int, score: float) -> np.ndarray:
 def shrink(view: np.ndarray, long_side: int) -> np.ndarray:
     """`view` at most about `long_side` pixels long, each side a multiple of 32 (YuNet pads its input
     to one: 256x171 costs what 256x192 does, 256x160 a fifth less; faces bear the few per cent of
-    stretch). Averaged by a whole factor first (OpenCV's fast integer-area path: an area resize by
-    3.4 costs 1-3 ms, as much as the glance itself), the rest, under a factor of two, bilinear."""
+    stretch). Halved by 2x2 averages first (`features.halve_towards`: a general area resize by 3.9
+    costs 2.4 ms, more than half of the glance itself), the rest, under a factor of two, bilinear."""
     h, w = view.shape
     scale = min(1.0, long_side / max(h, w))
     size = (max(32, round(w * scale / 32) * 32), max(32, round(h * scale / 32) * 32))
-    whole = min(w // size[0], h // size[1])
-    if whole >= 2:
-        h, w = h // whole, w // whole
-        view = cv2.resize(view[: h * whole, : w * whole], (w, h), interpolation=cv2.INTER_AREA)
-    if (w, h) == size:
+    view = halve_towards(view, long_side)
+    if (view.shape[1], view.shape[0]) == size:
         return view
     return cv2.resize(view, size, interpolation=cv2.INTER_LINEAR)
 
@@ -201,7 +203,7 @@ def read_eyes(view: np.ndarray, eyes_at: np.ndarray, box: tuple[float, float, fl
     """Eye state of one face: mesh on the levelled face crop, then the iris model on each eye."""
     x, y, w, h = box
     right, left = eyes_at  # YuNet: the subject's right eye first
-    if float(np.hypot(*(left - right))) < 2 * MIN_EYE_PX:
+    if float(np.hypot(*(left - right))) < 2 * MIN_EYE_PX or not eyes_in_frame(view, eyes_at):
         return EyeReading(None, EyeState.UNKNOWN)
     # Level the eyes: rotate by the angle of the line from the right eye to the left one.
     angle = float(np.degrees(np.arctan2(left[1] - right[1], left[0] - right[0])))
@@ -248,8 +250,18 @@ def _eye_openness(view: np.ndarray, ends: np.ndarray, mirror: bool) -> float | N
     return max(0.0, gap) / corner_gap
 
 
+def eyes_in_frame(view: np.ndarray, eyes_at: np.ndarray) -> bool:
+    """Whether both eyes YuNet placed lie inside `view`, by `EYE_EDGE_MARGIN` of their span."""
+    margin = EYE_EDGE_MARGIN * float(np.hypot(*(eyes_at[1] - eyes_at[0])))
+    h, w = view.shape
+    return bool(((eyes_at >= margin) & (eyes_at <= (w - margin, h - margin))).all())
+
+
 def eye_sharpness(view: np.ndarray, eyes_at: np.ndarray) -> float | None:
-    """The focus measure over the eyes' region (a band around both eyes), None when it is too small."""
+    """The focus measure over the eyes' region (a band around both eyes), None when it is too small
+    or the eyes are not in the frame (the band would measure the chin)."""
+    if not eyes_in_frame(view, eyes_at):
+        return None
     right, left = eyes_at
     span = float(np.hypot(*(left - right)))
     cx, cy = (right + left) / 2

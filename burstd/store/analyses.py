@@ -21,7 +21,8 @@ from burstd.models import Analysis, Declared, EyeState, Face, TimeSource
 from burstd.store.database import Database, path_key
 
 # Bump when the analysis itself changes (decode scale, focus measure, hashes): old rows become misses.
-ANALYSIS_VERSION = 5  # 4: `declared` is filled from the makernote; 5: `faces` are found
+ANALYSIS_VERSION = 6  # 4: `declared` is filled from the makernote; 5: `faces` are found; 6: thumbnails by
+# halving, no eyes read beyond the frame
 NOT_AN_IMAGE = "none"
 
 
