@@ -21,6 +21,9 @@ grid `Analysis.tiles`: nothing is decoded here.
   `SWEEP_SPAN` of the frame, unless a region stayed put over most of them.
 - **Tracking pan** (a burst, linked here because hashes cannot see it): the camera follows a
   moving subject, the background slides a few % a frame and the subject stays put (`tracking_step`).
+- **Still view** (a burst too, its mirror): the camera holds still while a subject crosses part of
+  the frame, the background stays in place (`still_view`); grouping asks it of frames taken at a
+  burst's pace only (`STILL_MAX_GAP`).
 - **Focus stack**: three or more frames of one static framing and exposure, whose sharp region moves:
   the per-tile focus measures vary tile by tile, not frame by frame (`focus_sweep`). A hand-held
   burst's frames are sharper or softer as a whole. A person's face in every frame makes a burst
@@ -73,16 +76,18 @@ SAME_VIEW_STOPS = 1.0
 # `still_share`, the share of the textured 8-px blocks of the thumbnails that correlate by
 # STILL_BLOCK_MATCH or more where they were, b shifted by up to STILL_SHAKE px (1.6 % of the frame:
 # a hand-held drift). On the people benchmark cards (seeds 1-3), the 48 steps of the 12 bursts of a
-# person crossing a still frame 0.71-0.85; over nine benchmark cards (people, small, sets, 24mp), the
-# neighbouring frames of different groups less than max_gap apart at most 0.09 (steps of 5 % of a
-# pan), two bodies' frames of one scene (wide and tight) at most 0.15.
+# person crossing a still frame 0.67-0.84 (the one the hashes split 0.67-0.73); over nine benchmark
+# cards (people 1-3, small 1-3, sets 1-2, 24mp), the 73 neighbouring frames of different groups less
+# than max_gap apart at most 0.09 (a pan's steps of 5 %), two bodies' frames of one scene (wide and
+# tight) 0.2-0.4 s apart at most 0.14.
 STILL_SHARE = 0.4
 STILL_BLOCK_MATCH = 0.8
 STILL_SHAKE = 2
-# ... but the frames of two groups cut from one scene keep their background in place just as well (up
-# to 1.0 on those cards: a reshoot of the same framing minutes later, a scene that comes back): only
-# time tells them apart. A subject crosses the view at a burst's pace; the frames of the cards'
-# moving bursts are 0.1 s apart, the nearest frames of separate groups of one scene 138 s (reshoots).
+# ... but the frames of two groups cut from one scene keep their background in place just as well (on
+# those cards 148 of 1130 such pairs 0.4 and more, up to 1.0: a reshoot of the same framing minutes
+# later, the people cards' backgrounds used again): only time tells them apart. A subject crosses the
+# view at a burst's pace (2 fps or faster); the frames of the cards' moving bursts are 0.1 s apart,
+# the nearest frames of separate groups of one scene with a share of 0.4 or more 138 s (reshoots).
 STILL_MAX_GAP = 0.5
 # A panorama's steps: a shift of this share of the frame (at 85 % the overlap is too thin to trust).
 PAN_MIN_SHIFT = 0.15
