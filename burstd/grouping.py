@@ -274,8 +274,7 @@ def _joins(
     if not params.sees_views or found is not None:
         return False, None
     a, b = previous.analysis, shot.analysis
-    still = _gap(previous, shot) <= STILL_MAX_GAP and still_view(a, b)
-    return same_view(a, b) or tracking(a, b) or still, None
+    return same_view(a, b) or tracking(a, b) or (_gap(previous, shot) <= STILL_MAX_GAP and still_view(a, b)), None
 
 
 def _merge_sweeps(groups: list[list[Shot]], params: GroupingParams) -> list[list[Shot]]:
