@@ -77,9 +77,9 @@ SAME_VIEW_STOPS = 1.0
 # STILL_BLOCK_MATCH or more where they were, b shifted by up to STILL_SHAKE px (1.6 % of the frame:
 # a hand-held drift). On the people benchmark cards (seeds 1-3), the 48 steps of the 12 bursts of a
 # person crossing a still frame 0.67-0.84 (the one the hashes split 0.67-0.73); over nine benchmark
-# cards (people 1-3, small 1-3, sets 1-2, 24mp), the 73 neighbouring frames of different groups less
-# than max_gap apart at most 0.09 (a pan's steps of 5 %), two bodies' frames of one scene (wide and
-# tight) 0.2-0.4 s apart at most 0.14.
+# cards (people 1-3, small 1-3, sets 1-2, 24mp), the 41 neighbouring frames of different groups less
+# than max_gap apart at most 0.03 (the earlier 24mp card's pan, whose 5 % steps were groups of their
+# own, 0.09), two bodies' frames of one scene (wide and tight) 0.2-0.4 s apart at most 0.14.
 STILL_SHARE = 0.4
 STILL_BLOCK_MATCH = 0.8
 STILL_SHAKE = 2
