@@ -25,8 +25,8 @@ from burstd.analysis.features import orb_similarity
 from burstd.models import Analysis, Burst, Shot, TimeSource
 from burstd.naming import natural_key
 from burstd.sequences import (
-    SET_MAX_GAP, Link, Shift, classify, continues_step, exposure_stepped, hashes_alike, link, same_direction, slow_sweep,
-    same_view, sweep_step, tracking,
+    SET_MAX_GAP, STILL_MAX_GAP, Link, Shift, classify, continues_step, exposure_stepped, hashes_alike, link, same_direction,
+    slow_sweep, same_view, still_view, sweep_step, tracking,
 )
 
 Similarity = Callable[[Shot, Shot], float]
@@ -55,7 +55,8 @@ class GroupingParams:
     @property
     def sees_views(self) -> bool:
         """Whether a burst may also take frames by their view (`same_view`, a pan following a
-        subject), not by similarity alone: not when the photographer set the similarity (`-d`)."""
+        subject, a still view a subject crosses), not by similarity alone: not when the photographer
+        set the similarity (`-d`)."""
         return self.threshold is None
 
 
@@ -268,9 +269,12 @@ def _joins(
         return True, None
     # Hashes are not the whole story: a burst's heavily blurred frame, or a quick reshoot a few %
     # reframed, shows the same view; a pan following a subject drifts away from the burst's first
-    # frames, its next frame still joins.
+    # frames, its next frame still joins; a subject crossing a still view at a burst's pace changes
+    # much of the frame, the background stays.
+    if not params.sees_views or found is not None:
+        return False, None
     a, b = previous.analysis, shot.analysis
-    return params.sees_views and found is None and (same_view(a, b) or tracking(a, b)), None
+    return same_view(a, b) or tracking(a, b) or (_gap(previous, shot) <= STILL_MAX_GAP and still_view(a, b)), None
 
 
 def _merge_sweeps(groups: list[list[Shot]], params: GroupingParams) -> list[list[Shot]]:

@@ -21,6 +21,9 @@ grid `Analysis.tiles`: nothing is decoded here.
   `SWEEP_SPAN` of the frame, unless a region stayed put over most of them.
 - **Tracking pan** (a burst, linked here because hashes cannot see it): the camera follows a
   moving subject, the background slides a few % a frame and the subject stays put (`tracking_step`).
+- **Still view** (a burst too, its mirror): the camera holds still while a subject crosses part of
+  the frame, the background stays in place (`still_view`); grouping asks it of frames taken at a
+  burst's pace only (`STILL_MAX_GAP`).
 - **Focus stack**: three or more frames of one static framing and exposure, whose sharp region moves:
   the per-tile focus measures vary tile by tile, not frame by frame (`focus_sweep`). A hand-held
   burst's frames are sharper or softer as a whole. A person's face in every frame makes a burst
@@ -67,6 +70,25 @@ SAME_VIEW_MATCH = 0.7
 # ... and at most this far apart in exposure: a reshoot is re-metered (by 1/3 or 2/3 of a stop); a
 # bracket's steps are larger, and its frames, the same framing, are linked as a bracket before this.
 SAME_VIEW_STOPS = 1.0
+# A still view (`still_view`): the camera held still, a subject moving through part of the frame (a
+# person crossing it, as big as half the frame's height, motion blurred), which changes the hashes and
+# the overlap's correlation as much as another scene would. What stays is the background, in place:
+# `still_share`, the share of the textured 8-px blocks of the thumbnails that correlate by
+# STILL_BLOCK_MATCH or more where they were, b shifted by up to STILL_SHAKE px (1.6 % of the frame:
+# a hand-held drift). On the people benchmark cards (seeds 1-3), the 48 steps of the 12 bursts of a
+# person crossing a still frame 0.67-0.84 (the one the hashes split 0.67-0.73); over nine benchmark
+# cards (people 1-3, small 1-3, sets 1-2, 24mp), the 41 neighbouring frames of different groups less
+# than max_gap apart at most 0.03 (the earlier 24mp card's pan, whose 5 % steps were groups of their
+# own, 0.09), two bodies' frames of one scene (wide and tight) 0.2-0.4 s apart at most 0.14.
+STILL_SHARE = 0.4
+STILL_BLOCK_MATCH = 0.8
+STILL_SHAKE = 2
+# ... but the frames of two groups cut from one scene keep their background in place just as well (on
+# those cards 148 of 1130 such pairs 0.4 and more, up to 1.0: a reshoot of the same framing minutes
+# later, the people cards' backgrounds used again): only time tells them apart. A subject crosses the
+# view at a burst's pace (2 fps or faster); the frames of the cards' moving bursts are 0.1 s apart,
+# the nearest frames of separate groups of one scene with a share of 0.4 or more 138 s (reshoots).
+STILL_MAX_GAP = 0.5
 # A panorama's steps: a shift of this share of the frame (at 85 % the overlap is too thin to trust).
 PAN_MIN_SHIFT = 0.15
 PAN_MAX_SHIFT = 0.85
@@ -492,6 +514,59 @@ def same_view(a: Analysis, b: Analysis) -> bool:
         return False
     shift = pair_shift(a, b)
     return shift.size <= SAME_VIEW_SHIFT and shift.match >= SAME_VIEW_MATCH
+
+
+def still_view(a: Analysis, b: Analysis) -> bool:
+    """Whether b shows a's still view again, a subject having moved through part of it: at one
+    exposure, most of the textured background in place (`STILL_SHARE`). The time gap is the
+    caller's (`STILL_MAX_GAP`): the pixels of a reshoot minutes later say the same."""
+    ta, tb = thumbs(a, b)
+    if ta is None or tb is None or not same_exposure(a, b, ta, tb, NO_SHIFT):
+        return False
+    return still_share(ta, tb) >= STILL_SHARE
+
+
+def still_share(ta: np.ndarray, tb: np.ndarray, block: int = 8) -> float:
+    """The share of the textured blocks (in either frame) whose pixels correlate by
+    `STILL_BLOCK_MATCH` or more in a and b, at the best of b's shifts of up to `STILL_SHAKE` px. A
+    correlation, not a difference: light noise and a re-metered frame leave it high, a subject
+    passing by does not. A light blur first: a sub-pixel shift between hand-held frames would
+    decorrelate fine texture (on the people cards, the least share of a moving burst's steps rose
+    from 0.13 to 0.67)."""
+    shake = STILL_SHAKE
+    fa = cv2.GaussianBlur(ta.astype(np.float32), (0, 0), 0.7)
+    fb = cv2.GaussianBlur(tb.astype(np.float32), (0, 0), 0.7)
+    rows, cols = (fa.shape[0] - 2 * shake) // block, (fa.shape[1] - 2 * shake) // block
+    if rows < 1 or cols < 1:
+        return 0.0
+    h, w = rows * block, cols * block
+
+    def per_block(values: np.ndarray) -> np.ndarray:
+        return cv2.resize(values, (cols, rows), interpolation=cv2.INTER_AREA)  # block means
+
+    a = fa[shake : shake + h, shake : shake + w]
+    mean_a = per_block(a)
+    var_a = np.maximum(per_block(a * a) - mean_a**2, 0.0)
+    # b's block means at every shift from one box filter, read every `block` px from the shift.
+    box_mean = cv2.boxFilter(fb, -1, (block, block), anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
+    box_square = cv2.boxFilter(fb * fb, -1, (block, block), anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
+    # Textured: a standard deviation of 5 grey levels or more (not sky, not a wall). A block textured
+    # in one frame only changed.
+    textured_a = var_a >= 25
+    best = 0.0
+    for y in range(2 * shake + 1):
+        for x in range(2 * shake + 1):
+            grid = (slice(y, y + h, block), slice(x, x + w, block))
+            mean_b = box_mean[grid]
+            var_b = np.maximum(box_square[grid] - mean_b**2, 0.0)
+            textured_b = var_b >= 25
+            textured = int(np.count_nonzero(textured_a | textured_b))
+            if not textured:
+                continue
+            covariance = per_block(a * fb[y : y + h, x : x + w]) - mean_a * mean_b
+            kept = textured_a & textured_b & (covariance >= STILL_BLOCK_MATCH * np.sqrt(var_a * var_b))
+            best = max(best, float(np.count_nonzero(kept)) / textured)
+    return best
 
 
 def tracking(a: Analysis, b: Analysis) -> bool:

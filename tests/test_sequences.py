@@ -5,7 +5,7 @@ worker), so the thumbnails and focus grids are what a scan sees: exposure bracke
 shutter at a constant bias minutes apart, without EXIF), panoramas (a sliding view over a wide real
 photo, seconds apart or at 10 fps), the real focus sweeps, and the look-alikes that must stay
 bursts: the three real hand-held bursts, blurred hand-held bursts, auto-exposure drift, a reshoot, a
-pan that follows a subject. What the camera declares (`Declared`) is made by hand: reading it is
+pan that follows a subject, a person crossing a still frame. What the camera declares (`Declared`) is made by hand: reading it is
 another module's work.
 """
 
@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -22,9 +23,14 @@ from PIL import Image
 from burstd.analysis.analyse import analyse_file
 from burstd.grouping import GroupingParams, group_bursts, regroup
 from burstd.models import Analysis, Declared, Face, Kind, Shot, TimeSource
-from burstd.sequences import Link, classify, declared_link, link, measure_shift, pair_shift, thumbs
+from burstd.sequences import (
+    STILL_MAX_GAP, STILL_SHARE, Link, classify, declared_link, link, measure_shift, pair_shift, still_share, still_view,
+    thumbs,
+)
 from tests.bench.render import exposure, motion_blur
 from tests.photos import DATA, SHARED, frame, load_rgb
+
+ASTRONAUT = DATA.parent / "faces" / "astronaut.png"  # a real person: Eileen Collins, public domain
 
 T0 = datetime(2026, 11, 24, 14, 3, 7)
 WIDE = SHARED / "bursts_fba" / "woods" / "REG_001.jpg"  # 3501 x 2201: room for a sweep
@@ -113,6 +119,14 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Shot]]:
     # The same scene reshot a few seconds later, framed a little differently: a burst.
     case("reshoot", [(frame(flower, dx=dx, dy=dy, size=(900, 600), blur=0), {"when": T0 + timedelta(seconds=s)})
                      for dx, dy, s in ((0, 0, 0.0), (4, -3, 0.1), (40, 25, 4.0), (44, 22, 4.1))])
+    # A person (head and shoulders, 60 % of the frame high) crossing a still view hand-held, a tenth
+    # of the frame a frame at 10 fps, motion blurred in four frames of five: a burst, though the
+    # hashes (0.68-0.79) and the overlap's correlation (0.57-0.67) say otherwise.
+    case("person_crossing", [(rgb, {"when": T0 + timedelta(seconds=0.1 * i)}) for i, rgb in enumerate(crossing_frames(flower))])
+    # A still view and the same view a pan's step (5 % of the frame) on; and another scene.
+    case("pan_step", [(frame(flower, dx=dx, dy=0, size=(900, 600), blur=0), {"when": T0 + timedelta(seconds=0.1 * i)})
+                      for i, dx in enumerate((0, 45))])
+    case("other_scene", [(frame(load_rgb(DATA / "pcb_003.JPG"), dx=0, dy=0, size=(900, 600), blur=0), {"when": T0})])
     if WIDE.is_file():
         woods = load_rgb(WIDE)
         # A sweep over a static scene, 40 % steps with a little vertical jitter, 3 s apart and at 10 fps.
@@ -157,6 +171,29 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Shot]]:
             crossing.append((v, {"when": T0 + timedelta(seconds=0.1 * i)}))
         case("moving_subject", crossing)
     return built
+
+
+def crossing_frames(background: np.ndarray, places: range = range(5)) -> list[np.ndarray]:
+    """Frames of a person (astronaut.png's head and shoulders, feathered) crossing a still view of
+    `background` from left to right, 90 px (a tenth of the frame) a frame; the camera hand-held (up
+    to 6 px), the person motion blurred in every frame but the third."""
+    person = load_rgb(ASTRONAUT)[20:400, 60:450]
+    person = cv2.resize(person, (370, 360), interpolation=cv2.INTER_AREA)  # 60 % of the frame's height
+    ph, pw = person.shape[:2]
+    mask = np.zeros((ph, pw), np.float32)
+    cv2.ellipse(mask, (pw // 2, ph // 2), (pw // 2, ph // 2), 0, 0, 360, 1.0, -1)
+    mask = cv2.GaussianBlur(mask, (0, 0), 4)
+    shake = np.random.default_rng(5).integers(-6, 7, size=(len(places), 2))
+    frames = []
+    for i, length, (dx, dy) in zip(places, (18, 8, 0, 24, 30), shake, strict=False):
+        still = frame(background, dx=int(dx), dy=int(dy), size=(900, 600), blur=0)
+        layer, alpha = np.zeros_like(still), np.zeros((600, 900), np.float32)
+        left, top = 90 + 90 * i, (600 - ph) // 2
+        layer[top : top + ph, left : left + pw], alpha[top : top + ph, left : left + pw] = person, mask
+        if length:  # the layer and its mask blurred alike: the layer stays premultiplied
+            layer, alpha = motion_blur(layer, length, 0), motion_blur(alpha, length, 0)
+        frames.append((layer * alpha[..., None] + still * (1 - alpha[..., None])).round().clip(0, 255).astype(np.uint8))
+    return frames
 
 
 @pytest.fixture(scope="module")
@@ -224,6 +261,40 @@ def test_real_focus_sweeps_are_focus_stacks_and_real_bursts_stay_bursts(
 @needs_shared
 def test_a_subject_crossing_a_still_frame_is_no_focus_stack(cases: dict[str, list[Shot]]) -> None:
     assert {kind for kind, _ in kinds(cases["moving_subject"])} == {"burst"}
+
+
+def test_a_person_crossing_a_still_frame_is_one_burst(cases: dict[str, list[Shot]]) -> None:
+    """The people benchmark's moving bursts fell apart into single shots: the person changes too
+    much of the frame for the hashes, the background stays where it was (`still_view`)."""
+    assert kinds(cases["person_crossing"]) == [("burst", 5)]
+
+
+def test_a_still_view_is_its_background_in_place(cases: dict[str, list[Shot]]) -> None:
+    """Real pixels: each step of the crossing keeps most of its textured background in place (the
+    people cards' steps 0.67-0.84); the same view panned by 5 %, another scene and the same frame
+    two stops brighter do not make a still view."""
+    frames = [s.analysis for s in cases["person_crossing"]]
+    for a, b in zip(frames, frames[1:]):
+        ta, tb = thumbs(a, b)
+        assert ta is not None and tb is not None
+        assert still_share(ta, tb) >= STILL_SHARE + 0.15
+        assert still_view(a, b)
+    still, bright = cases["bracket_manual"][2].analysis, cases["bracket_manual"][4].analysis  # a tripod's frame, 2 stops apart
+    assert still_view(still, frames[0])  # the same view before the person came in
+    assert not still_view(still, bright)
+    panned = [s.analysis for s in cases["pan_step"]]  # the 24mp card's pans step 5 % a frame: at most 0.09
+    assert still_share(*thumbs(*panned)) < STILL_SHARE / 2 and not still_view(*panned)
+    assert not still_view(still, cases["other_scene"][0].analysis)
+
+
+def test_a_still_view_joins_only_at_a_bursts_pace_and_not_under_d(cases: dict[str, list[Shot]]) -> None:
+    """The pixels of a reshoot minutes later keep the background in place as well: time tells. And
+    with `-d`, similarity alone makes bursts."""
+    crossing = cases["person_crossing"]
+    slow = [Shot(s.primary, replace(s.analysis, capture_time=s.analysis.capture_time + i * (STILL_MAX_GAP + 0.5)))
+            for i, s in enumerate(crossing)]
+    assert len(kinds(slow)) > 1
+    assert len(kinds(crossing, GroupingParams(threshold=0.76))) > 1
 
 
 @needs_shared
