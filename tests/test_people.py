@@ -147,6 +147,9 @@ def test_a_face_that_stayed_in_place_is_matched_whatever_shift_was_measured(hand
         # A closed eye reading high (0.182) beside a narrow-eyed person's open frames (the people
         # benchmark, seed 3): three quarters of the open gap is no squint.
         ((CLOSED, OPEN, CLOSED, OPEN), (0.182, 0.239, 0.23, 0.236), (CLOSED, OPEN, OPEN, OPEN)),
+        # Open eyes the model called closed at 0.2 and more, three quarters of a frame that read high
+        # (the people benchmark's moving and focus bursts): where few closed eyes read, open.
+        ((CLOSED, OPEN, CLOSED, OPEN), (0.228, 0.295, 0.21, 0.25), (OPEN, OPEN, OPEN, OPEN)),
         # Narrow eyes all read just under the model's threshold, the blink clearly lower (seed 2): the
         # most open frame is a reference all the same.
         ((CLOSED, CLOSED, CLOSED, CLOSED), (0.151, 0.23, 0.219, 0.233), (CLOSED, OPEN, OPEN, OPEN)),
