@@ -135,16 +135,17 @@ FOCUS_STILL_WEAK = 0.5
 # its stacks from photos of 450-512 px enlarged 5x, and there the grid crosses 0.03, 0.25 and 0.03
 # (interaction 0.11, 0.20, 0.10), against 0.39, 0.30 and 0.35 for the same stacks on the 1200 px
 # card, analysed at 600 px. The thumbnail (128 px) still shows the sweep (`thumb_focus`, per tile of
-# the same grid): it crosses 0.25, 0.20 and 0.28 there; every other synthetic stack of the five
-# 1200 px cards and the 24 MP card 0.17-0.30 (one 0.00, found by its grid), the real circuit board
-# 0.23. It is read there only for frames as still as a tripod's, at most FOCUS_TRIPOD apart
-# (`largest_change`; those stacks 0.04-0.08): its tiles are a few pixels, their measure shifts with
-# the framing, and bursts cross there as much as stacks do (up to 0.36, a tracking pan), the stillest
-# of them moving 0.26 (three frames of a hand-held burst of the 1200 px card, seed 2, rolled by up to
-# 0.8 degrees). Over those cards, the people cards and the real photos, no burst without a face, nor
-# any run of three of its frames, that moves FOCUS_TRIPOD or less crosses there at all (0.00; the
-# real registered hand-held bursts move 0.07-0.15). A still tripod burst taken for a stack would be kept whole, which costs
-# little; a stack taken for a burst gets frames culled, which loses the shot.
+# the same grid): it crosses 0.25, 0.23 and 0.28 there; every other synthetic stack of the five
+# 1200 px cards and the 24 MP card 0.21-0.32 (one 0.00, found by its grid), the real circuit board
+# 0.31 (the real sweep without EXIF 0.08, found by its grid). It is read there only for frames as
+# still as a tripod's, at most FOCUS_TRIPOD apart (`largest_change`; those three stacks 0.04-0.08):
+# a thumbnail's tile is a few pixels, its measure shifts with the framing, and bursts cross there as
+# much as stacks do (up to 0.41, a tracking pan), the stillest of them moving 0.26 (three frames of a
+# hand-held burst of the 1200 px card, seed 2, rolled by up to 0.8 degrees). Over those cards, the
+# people cards and the real photos, no burst without a face, nor any run of three of its frames, that
+# moves FOCUS_TRIPOD or less crosses there at all (0.00; the real registered hand-held bursts move
+# 0.07-0.15). A still tripod burst taken for a stack would be kept whole, which costs little; a stack
+# taken for a burst gets frames culled, which loses the shot.
 FOCUS_TRIPOD = 0.2
 # People are shot in bursts, not stacked: a portrait burst whose focus wavers between the face and the
 # background (the face sharp in one frame, the background in the next) crosses as a focus stack does
@@ -663,18 +664,14 @@ def grid_crossing(members: Sequence[Analysis]) -> float:
 
 
 def thumb_focus(a: Analysis) -> np.ndarray:
-    """The focus measure of the focus grid's tiles (`Analysis.grid`) on the thumbnail: mean squared
-    Laplacian over the tile's contrast. No smoothing first: shrinking to 128 px averaged the noise
-    away, and a focus stack's blur, a few pixels at the analysed scale, is about half a pixel here."""
+    """The mean squared Laplacian of the thumbnail over each tile of the focus grid (`Analysis.grid`).
+    No smoothing first: shrinking to 128 px averaged the noise away, and a focus stack's blur, a few
+    pixels at the analysed scale, is about half a pixel here."""
     t = thumb_array(a.thumb, a.thumb_size).astype(np.float32)
     rows, cols = a.grid
     th, tw = t.shape[0] // rows, t.shape[1] // cols
-    lap = cv2.Laplacian(t, cv2.CV_32F, ksize=1)
-    out = np.empty(rows * cols)
-    for i in range(rows * cols):
-        tile = (slice(i // cols * th, (i // cols + 1) * th), slice(i % cols * tw, (i % cols + 1) * tw))
-        out[i] = float(np.mean(lap[tile] ** 2)) / math.sqrt(float(t[tile].var()) + 25.0)
-    return out
+    lap = cv2.Laplacian(t, cv2.CV_32F, ksize=1)[: rows * th, : cols * tw]
+    return (lap * lap).reshape(rows, th, cols, tw).mean(axis=(1, 3)).ravel().astype(np.float64)
 
 
 def portrait(members: Sequence[Analysis]) -> bool:
