@@ -641,7 +641,7 @@ def focus_sweep(members: Sequence[Analysis]) -> bool:
 
 def largest_step(members: Sequence[Analysis]) -> float | None:
     """The largest `largest_change` between consecutive frames; None when a pair cannot be compared
-    or steps the exposure (a bracket's, whose sharp regions move as its clipping does)."""
+    or steps the exposure (a focus stack keeps one; a bracket's clipping moves its sharp regions)."""
     moved = 0.0
     for a, b in zip(members, members[1:]):
         ta, tb = thumbs(a, b)
