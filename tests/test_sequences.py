@@ -24,11 +24,12 @@ from burstd.analysis.analyse import analyse_file
 from burstd.grouping import GroupingParams, group_bursts, regroup
 from burstd.models import Analysis, Declared, Face, Kind, Shot, TimeSource
 from burstd.sequences import (
-    STILL_MAX_GAP, STILL_SHARE, Link, classify, declared_link, link, measure_shift, pair_shift, still_share, still_view,
-    thumbs,
+    STILL_MAX_GAP, STILL_SHARE, Link, classify, declared_link, focus_sweep, link, measure_shift, pair_shift, still_share,
+    still_view, thumbs,
 )
+from tests.bench import render
 from tests.bench.render import exposure, motion_blur
-from tests.photos import DATA, SHARED, frame, load_rgb
+from tests.photos import DATA, SHARED, frame, load_rgb, write_jpeg
 
 ASTRONAUT = DATA.parent / "faces" / "astronaut.png"  # a real person: Eileen Collins, public domain
 
@@ -369,6 +370,33 @@ def test_a_weak_crossing_needs_stiller_frames(cases: dict[str, list[Shot]]) -> N
     assert classify(sweep(still, band=1)) is Kind.FOCUS_STACK
     assert classify(sweep(handheld, band=1)) is Kind.BURST
     assert classify(sweep(handheld, band=2)) is Kind.FOCUS_STACK
+
+
+@pytest.mark.slow  # writes and decodes twelve 24 MP JPEGs
+def test_a_focus_stack_of_an_enlarged_photo_on_a_24_mp_card_is_a_focus_stack(tmp_path: Path) -> None:
+    """Rendered as the benchmark's 24 MP card renders its focus stacks: a view of 0.6 of a small real
+    photo (480 px) enlarged to 1500 x 1000, blurred by depth around a focus plane that sweeps it
+    (6.25 px one full depth away), enlarged to 6000 x 4000 with sensor noise, written at quality 95,
+    read at a 1/4 decode. The analysed pixels hold no detail as fine as the focus grid measures, so
+    the grid does not see the sharp region move (the card's stacks b023 and b066 crossed 0.03); the
+    thumbnail does. The same tripod frames blurred as a whole by different amounts stay a burst."""
+    view = render.warp_view(load_rgb(DATA / "flower.jpg"), render.Pose(0.5, 0.375, 0.6), 1500, 1000)
+    depth = render.depth_map(1500, 1000, angle=150.0, gamma=1.2)
+
+    def analysed(name: str, frames: list[np.ndarray]) -> list[Analysis]:
+        shots = []
+        for i, img in enumerate(frames):
+            big = render.add_noise(cv2.resize(img, (6000, 4000), interpolation=cv2.INTER_LINEAR), 1.0,
+                                   np.random.default_rng(i), tiled=True)
+            path = write_jpeg(tmp_path / f"{name}_{i}.JPG", big, when=T0 + timedelta(seconds=3 * i), quality=95)
+            shots.append(analyse_file(path, path.stat().st_mtime_ns)[1])
+        return shots
+
+    stack = analysed("stack", [render.focus_blur(view, depth, -0.05 + 0.22 * i, 6.25) for i in range(6)])
+    assert stack[0].width == 6000 and stack[0].grid == (5, 8)
+    assert focus_sweep(stack)
+    still_burst = analysed("burst", [render.defocus(view, sigma) for sigma in (0.0, 2.0, 4.0, 1.0, 3.0, 6.0)])
+    assert not focus_sweep(still_burst)
 
 
 @needs_shared
