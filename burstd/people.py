@@ -172,9 +172,7 @@ def _relative_state(face: Face, person: Person, small: bool) -> EyeState:
         return face.eyes
     reference = max(opennesses)
     reference_seen = reference >= OPEN_REFERENCE or any(f is not None and f.eyes is EyeState.OPEN for f in person.faces)
-    if not reference_seen:
-        return face.eyes
-    if reference <= 0:
+    if not reference_seen or reference <= 0:
         return face.eyes
     ratio = face.openness / reference
     if small:

@@ -710,8 +710,7 @@ def focus_sweep(members: Sequence[Analysis]) -> bool:
         return moved <= (FOCUS_STILL if crossed >= FOCUS_CLEAR_CROSSING else FOCUS_STILL_WEAK)
     if moved > FOCUS_TRIPOD:
         return False
-    logs = np.log(np.asarray([thumb_focus(m) for m in members]) + 1e-3)
-    return crossing(logs) >= FOCUS_CROSSING and sharpest_share(logs) < FOCUS_ONE_FRAME
+    return swept(np.log(np.asarray([thumb_focus(m) for m in members]) + 1e-3)) > 0
 
 
 def largest_step(members: Sequence[Analysis]) -> float | None:
@@ -727,15 +726,18 @@ def largest_step(members: Sequence[Analysis]) -> float | None:
 
 
 def grid_crossing(members: Sequence[Analysis]) -> float:
-    """The `crossing` of the frames' focus grids when they sweep (their interaction at least
-    `FOCUS_INTERACTION`, crossing at least `FOCUS_CROSSING`, no frame the sharpest nearly
-    everywhere), else 0."""
+    """The `swept` crossing of the frames' focus grids, when their interaction is at least
+    `FOCUS_INTERACTION`, else 0."""
     logs = np.log(np.asarray([m.tiles for m in members], dtype=np.float64) + 1e-3)
     interaction = logs - logs.mean(1, keepdims=True) - logs.mean(0, keepdims=True) + logs.mean()
+    return 0.0 if math.sqrt(float((interaction**2).mean())) < FOCUS_INTERACTION else swept(logs)
+
+
+def swept(logs: np.ndarray) -> float:
+    """For log focus measures (frames x tiles) that sweep, their `crossing` (at least
+    `FOCUS_CROSSING`, no frame the sharpest nearly everywhere: `FOCUS_ONE_FRAME`), else 0."""
     crossed = crossing(logs)
-    if math.sqrt(float((interaction**2).mean())) < FOCUS_INTERACTION or crossed < FOCUS_CROSSING:
-        return 0.0
-    return 0.0 if sharpest_share(logs) >= FOCUS_ONE_FRAME else crossed
+    return crossed if crossed >= FOCUS_CROSSING and sharpest_share(logs) < FOCUS_ONE_FRAME else 0.0
 
 
 def thumb_focus(a: Analysis) -> np.ndarray:
